@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs every Debian package ratkv needs to build, test and run. The one place that does so.
+#   scripts/setup.sh            build + test dependencies
+#   scripts/setup.sh --train    also libtorch (for ratkv-train on the CPU)
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config clang clang-format
+  libopenblas-dev          # GEMM for prefill (single-threaded calls; ratkv owns the threading)
+  nlohmann-json3-dev       # config.json, tokenizer.json, safetensors headers, JSONL
+  libpcre2-dev             # the byte-level BPE split regex (\p{L}, \p{N}, lookahead)
+  libsentencepiece-dev     # SentencePiece .model tokenizers
+  libgtest-dev libgmock-dev
+  libclang-rt-14-dev       # libFuzzer runtime and sanitizers for clang
+)
+if [[ " $* " == *" --train "* ]]; then
+  packages+=(libtorch-dev)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  SUDO=""
+  [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

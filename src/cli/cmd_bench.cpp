@@ -1,0 +1,170 @@
+// ratkv bench: prompt processing and generation speed, shown next to the machine's limits measured in
+// the same run (read bandwidth, single-thread-per-core BLAS GEMM peak).
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <string>
+
+#include "base/rng.h"
+#include "bench/machine_limits.h"
+#include "cli/commands.h"
+#include "cli/common.h"
+
+namespace ratkv::cli {
+
+namespace {
+
+double now_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+struct Row {
+  std::string test;
+  int64_t tokens;
+  int64_t depth;
+  double seconds;       // per repetition (median)
+  double tokens_per_s;
+  double bytes_per_token;
+  double gbps;
+  double gflops;
+};
+
+// Weight bytes read for one decoded token: every matrix once (the embedding row is negligible).
+double weight_bytes_per_token(const Model& model) {
+  const ModelWeights& w = model.weights();
+  auto bytes = [](const WeightView& v) { return static_cast<double>(v.rows * v.cols * dtype_size(v.dtype)); };
+  double total = bytes(w.lm_head);
+  for (const auto& l : w.layers)
+    for (const Linear* lin : {&l.q, &l.k, &l.v, &l.o, &l.memory_gate, &l.output_gate, &l.ffn_gate, &l.ffn_up, &l.ffn_down})
+      if (!lin->empty()) total += bytes(lin->weight);
+  return total;
+}
+
+// Multiply-adds of the matrices per token (x2 for FLOPs), excluding the embedding lookup.
+double matrix_flops_per_token(const Model& model) {
+  const ModelWeights& w = model.weights();
+  double macs = static_cast<double>(w.lm_head.rows * w.lm_head.cols);
+  for (const auto& l : w.layers)
+    for (const Linear* lin : {&l.q, &l.k, &l.v, &l.o, &l.memory_gate, &l.output_gate, &l.ffn_gate, &l.ffn_up, &l.ffn_down})
+      if (!lin->empty()) macs += static_cast<double>(lin->weight.rows * lin->weight.cols);
+  return 2.0 * macs;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+}  // namespace
+
+int run_bench(int argc, char** argv) {
+  Args args("bench",
+            "Measures prompt processing (pp) and generation at a prefilled depth (tg), with the machine's read\n"
+            "bandwidth and GEMM peak measured in the same run. Depth is filled with random keys and values\n"
+            "(decode cost of dense attention does not depend on their values), so deep tests start at once.");
+  add_model_flags(args);
+  args.option("-p,--n-prompt", "LIST", "prompt lengths to time", "512")
+      .option("-n,--n-gen", "N", "tokens to generate per tg test (0: skip tg)", "64")
+      .option("-d,--depth", "LIST", "KV depths for tg tests", "0")
+      .option("-r,--repetitions", "N", "repetitions per test (median reported)", "3")
+      .option("-o,--output", "FORMAT", "md or jsonl", "md")
+      .flag("--skip-limits", "do not measure the machine's bandwidth and GEMM peak");
+  if (!args.parse(argc, argv)) return 0;
+  const int threads = apply_threads(args);
+  const std::string format = args.str("output");
+  require(format == "md" || format == "jsonl", "--output must be md or jsonl, got \"", format, "\"");
+  const auto prompts = parse_int_list(args.str("n-prompt"), "--n-prompt");
+  const auto depths = parse_int_list(args.str("depth"), "--depth");
+  const int64_t n_gen = args.integer("n-gen", 0, 1 << 20);
+  const int64_t reps = args.integer("repetitions", 1, 1000);
+  auto model = Model::load(args.str("model"));
+  InferenceOptions options = inference_options(args);
+  int64_t needed = 0;
+  for (int64_t p : prompts) needed = std::max(needed, p);
+  for (int64_t d : depths) needed = std::max(needed, d + n_gen);
+  if (options.max_context == 0) options.max_context = std::max(needed, model->config().max_position_embeddings);
+  for (int64_t p : prompts) require(p >= 1 && p <= options.max_context, "--n-prompt ", p, " is outside [1, context]");
+  for (int64_t d : depths) require(d >= 0, "--depth must be >= 0, got ", d);
+
+  MachineLimits limits;
+  if (!args.enabled("skip-limits")) limits = measure_machine_limits(threads);
+
+  const double weight_bytes = weight_bytes_per_token(*model);
+  const double flops_per_token = matrix_flops_per_token(*model);
+  std::vector<Row> rows;
+  std::vector<float> logits;
+  Rng rng(1);
+  for (int64_t p : prompts) {
+    std::vector<int32_t> ids(static_cast<size_t>(p));
+    for (auto& id : ids) id = static_cast<int32_t>(rng.below(static_cast<uint64_t>(model->config().vocab_size)));
+    std::vector<double> times;
+    for (int64_t r = 0; r < reps + 1; ++r) {  // the first run warms caches and page tables
+      InferenceContext ctx(*model, options);
+      const double t0 = now_seconds();
+      ctx.forward(ids, LogitRows::Last, logits);
+      if (r > 0) times.push_back(now_seconds() - t0);
+    }
+    const double s = median(times);
+    rows.push_back({"pp" + std::to_string(p), p, 0, s, p / s, 0, 0, flops_per_token * p / s / 1e9});
+  }
+  if (n_gen > 0) {
+    for (int64_t d : depths) {
+      std::vector<double> times;
+      double kv_bytes_total = 0;
+      for (int64_t r = 0; r < reps + 1; ++r) {
+        InferenceContext ctx(*model, options);
+        if (d > 0) ctx.fill_synthetic(d, 7);
+        int32_t token = 1;
+        const double t0 = now_seconds();
+        kv_bytes_total = 0;
+        for (int64_t i = 0; i < n_gen; ++i) {
+          kv_bytes_total += static_cast<double>(ctx.position() + 1) * ctx.cache().bytes_per_token();
+          ctx.forward(std::span(&token, 1), LogitRows::Last, logits);
+          token = static_cast<int32_t>((token * 7919 + 13) % model->config().vocab_size);
+        }
+        if (r > 0) times.push_back(now_seconds() - t0);
+      }
+      const double s = median(times);
+      const double bytes = weight_bytes + kv_bytes_total / n_gen;
+      rows.push_back({"tg" + std::to_string(n_gen), n_gen, d, s, n_gen / s, bytes, bytes * n_gen / s / 1e9,
+                      flops_per_token * n_gen / s / 1e9});
+    }
+  }
+
+  const ModelConfig& c = model->config();
+  if (format == "jsonl") {
+    for (const auto& row : rows) {
+      Json j{{"model", model->directory().path()}, {"family", family_name(c.family)},
+             {"params", c.parameter_count()}, {"weights_dtype", dtype_name(model->weights().dtype)},
+             {"kv_dtype", dtype_name(options.kv_dtype)}, {"threads", threads}, {"test", row.test},
+             {"depth", row.depth}, {"seconds", row.seconds}, {"tokens_per_s", row.tokens_per_s},
+             {"gflops", row.gflops}, {"bytes_per_token", row.bytes_per_token}, {"gb_per_s", row.gbps},
+             {"machine_read_gb_per_s", limits.read_gbps}, {"machine_gemm_gflops", limits.gemm_gflops}};
+      std::printf("%s\n", j.dump().c_str());
+    }
+    return 0;
+  }
+  std::printf("model: %s (%s, %.2f M params, weights %s, KV %s), threads %d\n", model->directory().path().c_str(),
+              family_name(c.family).c_str(), c.parameter_count() / 1e6,
+              std::string(dtype_name(model->weights().dtype)).c_str(), std::string(dtype_name(options.kv_dtype)).c_str(),
+              threads);
+  if (!args.enabled("skip-limits"))
+    std::printf("machine: read bandwidth %.1f GB/s, sgemm peak %.1f GFLOP/s (%d threads)\n\n", limits.read_gbps,
+                limits.gemm_gflops, threads);
+  std::printf("| test | depth | tokens/s | GFLOP/s (matrices) | %% GEMM peak | MB read/token | GB/s | %% bandwidth |\n");
+  std::printf("|---|---:|---:|---:|---:|---:|---:|---:|\n");
+  for (const auto& row : rows) {
+    const bool gen = row.test.rfind("tg", 0) == 0;
+    const double gemm_pct = limits.gemm_gflops > 0 ? 100.0 * row.gflops / limits.gemm_gflops : 0;
+    const double bw_pct = limits.read_gbps > 0 ? 100.0 * row.gbps / limits.read_gbps : 0;
+    if (gen)
+      std::printf("| %s | %lld | %.1f | %.1f | | %.2f | %.2f | %.0f%% |\n", row.test.c_str(),
+                  static_cast<long long>(row.depth), row.tokens_per_s, row.gflops, row.bytes_per_token / 1e6, row.gbps,
+                  bw_pct);
+    else
+      std::printf("| %s | | %.1f | %.1f | %.0f%% | | | |\n", row.test.c_str(), row.tokens_per_s, row.gflops, gemm_pct);
+  }
+  return 0;
+}
+
+}  // namespace ratkv::cli

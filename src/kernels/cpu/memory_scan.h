@@ -1,0 +1,15 @@
+#pragma once
+// The RAT+ memory: an exponentially decaying average of keys and values per channel, with one gate
+// shared by k and v:
+//   g_t = σ(f_t),  k̂_t = g_t ⊙ k̂_{t−1} + (1 − g_t) ⊙ k_t,  v̂_t = g_t ⊙ v̂_{t−1} + (1 − g_t) ⊙ v_t
+// computed in f32 before RoPE. Shapes: gate_logits, k, v are [n, width] (width = kv heads × head dim);
+// state_k and state_v are [width] and carry k̂, v̂ across calls (zero before the first token).
+#include <cstdint>
+
+namespace ratkv {
+
+// Replaces k and v by k̂ and v̂ in place and leaves the last k̂, v̂ in the state.
+void memory_scan(const float* gate_logits, float* k, float* v, int64_t n, int64_t width, float* state_k,
+                 float* state_v);
+
+}  // namespace ratkv

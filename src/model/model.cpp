@@ -1,0 +1,201 @@
+#include "model/model.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "base/rng.h"
+
+#include "attention/attend.h"
+#include "kernels/cpu/elementwise.h"
+#include "kernels/cpu/matmul.h"
+#include "kernels/cpu/memory_scan.h"
+
+namespace ratkv {
+
+Model::Model(std::unique_ptr<ModelDirectory> dir, ModelWeights weights)
+    : dir_(std::move(dir)),
+      weights_(std::move(weights)),
+      rope_(dir_->config().rope, dir_->config().head_dim, dir_->config().max_position_embeddings) {}
+
+std::unique_ptr<Model> Model::load(const std::string& dir) {
+  auto directory = std::make_unique<ModelDirectory>(dir);
+  ModelWeights weights = bind_weights(*directory);
+  return std::unique_ptr<Model>(new Model(std::move(directory), std::move(weights)));
+}
+
+namespace {
+
+KvCacheShape cache_shape(const ModelConfig& c, const InferenceOptions& o) {
+  KvCacheShape s;
+  s.num_layers = c.num_layers;
+  s.num_kv_heads = c.num_kv_heads;
+  s.head_dim = c.head_dim;
+  s.page_size = o.page_size;
+  s.dtype = o.kv_dtype;
+  return s;
+}
+
+// Dynamic (NTK) RoPE exists to run past max_position_embeddings: by default it gets factor × that.
+int64_t default_context(const ModelConfig& c) {
+  if (c.rope.type == RopeType::Dynamic)
+    return static_cast<int64_t>(static_cast<double>(c.max_position_embeddings) * c.rope.factor);
+  return c.max_position_embeddings;
+}
+
+void linear(const float* x, int64_t n, const Linear& l, std::vector<float>& y) {
+  y.resize(static_cast<size_t>(n * l.weight.rows));
+  matmul(x, n, l.weight, l.bias.empty() ? nullptr : l.bias.data(), y.data());
+}
+
+}  // namespace
+
+InferenceContext::InferenceContext(const Model& model, const InferenceOptions& options)
+    : model_(model),
+      options_(options),
+      max_context_(options.max_context > 0 ? options.max_context : default_context(model.config())),
+      cache_(cache_shape(model.config(), options)) {
+  require(options.page_size >= 1, "page size must be at least 1, got ", options.page_size);
+  const auto& c = model.config();
+  memory_k_.assign(static_cast<size_t>(c.num_layers), std::vector<float>(static_cast<size_t>(c.kv_dim()), 0.0f));
+  memory_v_ = memory_k_;
+}
+
+void InferenceContext::reset() {
+  cache_.clear();
+  for (auto& s : memory_k_) std::fill(s.begin(), s.end(), 0.0f);
+  for (auto& s : memory_v_) std::fill(s.begin(), s.end(), 0.0f);
+  position_ = 0;
+}
+
+void InferenceContext::fill_synthetic(int64_t tokens, uint64_t seed) {
+  const ModelConfig& c = model_.config();
+  require(position_ + tokens <= max_context_, "a depth of ", position_ + tokens, " tokens passes the context limit of ",
+          max_context_, " (raise --ctx-size)");
+  Rng rng(seed);
+  const int64_t chunk = 256;
+  std::vector<float> k(static_cast<size_t>(chunk * c.kv_dim())), v(k.size());
+  for (int64_t done = 0; done < tokens; done += chunk) {
+    const int64_t n = std::min(chunk, tokens - done);
+    for (int64_t layer = 0; layer < c.num_layers; ++layer) {
+      for (auto& e : k) e = rng.normal();
+      for (auto& e : v) e = rng.normal();
+      cache_.append(layer, k.data(), v.data(), n);
+    }
+  }
+  for (auto& state : memory_k_)
+    for (float& s : state) s = rng.normal();
+  for (auto& state : memory_v_)
+    for (float& s : state) s = rng.normal();
+  position_ += tokens;
+}
+
+void InferenceContext::forward(std::span<const int32_t> tokens, LogitRows rows, std::vector<float>& logits) {
+  const ModelConfig& c = model_.config();
+  const ModelWeights& w = model_.weights();
+  const int64_t n = static_cast<int64_t>(tokens.size());
+  require(n > 0, "no tokens to run");
+  for (int32_t t : tokens)
+    require(t >= 0 && t < c.vocab_size, "token id ", t, " is outside the vocabulary [0, ", c.vocab_size, ")");
+  require(position_ + n <= max_context_, "the sequence would reach ", position_ + n,
+          " tokens, past the context limit of ", max_context_, " (max_position_embeddings or --ctx-size)");
+
+  const int64_t h = c.hidden_size;
+  std::vector<float> x(static_cast<size_t>(n * h));
+  for (int64_t t = 0; t < n; ++t)
+    convert_to_f32(w.embedding.row(tokens[static_cast<size_t>(t)]), w.embedding.dtype, static_cast<size_t>(h),
+                   x.data() + t * h);
+
+  for (int64_t layer = 0; layer < c.num_layers; ++layer) {
+    attention_block(layer, n, x);
+    ffn_block(layer, n, x);
+  }
+  position_ += n;
+
+  if (rows == LogitRows::None) {
+    logits.clear();
+    return;
+  }
+  const int64_t first = rows == LogitRows::All ? 0 : n - 1;
+  const int64_t count = n - first;
+  normed_.resize(static_cast<size_t>(count * h));
+  rms_norm(x.data() + first * h, w.final_norm.data(), count, h, static_cast<float>(c.rms_norm_eps), normed_.data());
+  logits.resize(static_cast<size_t>(count * c.vocab_size));
+  matmul(normed_.data(), count, w.lm_head, nullptr, logits.data());
+}
+
+void InferenceContext::attention_block(int64_t layer, int64_t n, std::vector<float>& x) {
+  const ModelConfig& c = model_.config();
+  const LayerWeights& lw = model_.weights().layers[static_cast<size_t>(layer)];
+  const int64_t h = c.hidden_size;
+  const float eps = static_cast<float>(c.rms_norm_eps);
+
+  const float* input = x.data();
+  if (c.norm_placement == NormPlacement::PreNorm) {
+    normed_.resize(static_cast<size_t>(n * h));
+    rms_norm(x.data(), lw.attn_norm.data(), n, h, eps, normed_.data());
+    input = normed_.data();
+  }
+  linear(input, n, lw.q, q_);
+  linear(input, n, lw.k, k_);
+  linear(input, n, lw.v, v_);
+  if (c.qk_norm) {
+    rms_norm(q_.data(), lw.q_norm.data(), n, c.q_dim(), eps, q_.data());
+    rms_norm(k_.data(), lw.k_norm.data(), n, c.kv_dim(), eps, k_.data());
+  }
+  if (c.layer_has_memory(layer)) {
+    // The memory works on the keys and values attention would use, before RoPE.
+    linear(input, n, lw.memory_gate, gate_);
+    auto& state_k = memory_k_[static_cast<size_t>(layer)];
+    auto& state_v = memory_v_[static_cast<size_t>(layer)];
+    memory_scan(gate_.data(), k_.data(), v_.data(), n, c.kv_dim(), state_k.data(), state_v.data());
+    if (options_.memory_state_dtype != DType::F32) {
+      for (float& s : state_k) s = round_to(options_.memory_state_dtype, s);
+      for (float& s : state_v) s = round_to(options_.memory_state_dtype, s);
+    }
+  }
+  if (c.output_gate) linear(input, n, lw.output_gate, out_gate_);
+
+  const int64_t position0 = position_;
+  const std::vector<float> inv_freq = model_.rope().inv_freq(position0 + n);
+  model_.rope().apply(q_.data(), n, c.num_heads, position0, inv_freq);
+  model_.rope().apply(k_.data(), n, c.num_kv_heads, position0, inv_freq);
+  cache_.append(layer, k_.data(), v_.data(), n);
+
+  attn_.resize(static_cast<size_t>(n * c.q_dim()));
+  const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
+  causal_attention(q_.data(), n, position0, cache_, layer, c.num_heads, scale, attn_.data());
+  if (c.output_gate) multiply_by_sigmoid(attn_.data(), out_gate_.data(), n * c.q_dim());
+
+  linear(attn_.data(), n, lw.o, proj_);
+  if (c.norm_placement == NormPlacement::PostNormInResidual)
+    rms_norm(proj_.data(), lw.attn_out_norm.data(), n, h, eps, proj_.data());
+  for (int64_t i = 0; i < n * h; ++i) x[static_cast<size_t>(i)] += proj_[static_cast<size_t>(i)];
+}
+
+void InferenceContext::ffn_block(int64_t layer, int64_t n, std::vector<float>& x) {
+  const ModelConfig& c = model_.config();
+  const LayerWeights& lw = model_.weights().layers[static_cast<size_t>(layer)];
+  const int64_t h = c.hidden_size;
+  const float eps = static_cast<float>(c.rms_norm_eps);
+
+  const float* input = x.data();
+  if (c.norm_placement == NormPlacement::PreNorm) {
+    normed_.resize(static_cast<size_t>(n * h));
+    rms_norm(x.data(), lw.ffn_norm.data(), n, h, eps, normed_.data());
+    input = normed_.data();
+  }
+  linear(input, n, lw.ffn_up, ffn_a_);
+  if (c.ffn == FfnKind::SwiGlu) {
+    linear(input, n, lw.ffn_gate, ffn_b_);
+    silu_mul(ffn_b_.data(), ffn_a_.data(), n * c.intermediate_size);
+    linear(ffn_b_.data(), n, lw.ffn_down, proj_);
+  } else {
+    gelu_erf(ffn_a_.data(), n * c.intermediate_size);
+    linear(ffn_a_.data(), n, lw.ffn_down, proj_);
+  }
+  if (c.norm_placement == NormPlacement::PostNormInResidual)
+    rms_norm(proj_.data(), lw.ffn_out_norm.data(), n, h, eps, proj_.data());
+  for (int64_t i = 0; i < n * h; ++i) x[static_cast<size_t>(i)] += proj_[static_cast<size_t>(i)];
+}
+
+}  // namespace ratkv

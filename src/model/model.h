@@ -1,0 +1,82 @@
+#pragma once
+// A loaded model (config, weights read in place from the mapped files, RoPE frequencies) and the state
+// of one sequence being run through it (InferenceContext: KV cache, memory state, position).
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "cache/kv_cache.h"
+#include "io/model_dir.h"
+#include "kernels/cpu/rope.h"
+#include "model/weights.h"
+
+namespace ratkv {
+
+class Model {
+ public:
+  // Loads and validates a model directory; every problem is one ratkv::Error naming file and tensor.
+  static std::unique_ptr<Model> load(const std::string& dir);
+
+  const ModelConfig& config() const { return dir_->config(); }
+  const ModelWeights& weights() const { return weights_; }
+  const ModelDirectory& directory() const { return *dir_; }
+  const Rope& rope() const { return rope_; }
+
+ private:
+  Model(std::unique_ptr<ModelDirectory> dir, ModelWeights weights);
+  std::unique_ptr<ModelDirectory> dir_;
+  ModelWeights weights_;
+  Rope rope_;
+};
+
+struct InferenceOptions {
+  int64_t page_size = 16;
+  DType kv_dtype = DType::BF16;
+  // The memory state k̂, v̂ carried between forward calls. F32 keeps decode equal to prefill; BF16
+  // rounds it after every call, as the RAT+ reference's decode cache does.
+  DType memory_state_dtype = DType::F32;
+  int64_t max_context = 0;  // tokens; 0 means the model's max_position_embeddings
+};
+
+enum class LogitRows { None, Last, All };
+
+class InferenceContext {
+ public:
+  InferenceContext(const Model& model, const InferenceOptions& options = {});
+
+  // Tokens processed so far: the position of the next token.
+  int64_t position() const { return position_; }
+  int64_t max_context() const { return max_context_; }
+  const KvCache& cache() const { return cache_; }
+  const Model& model() const { return model_; }
+
+  // Runs `tokens` at positions position() .. position() + n − 1, appending to the cache. Fills logits
+  // [rows, vocab] for the requested rows (the last token, or every token). Fails, changing nothing, if
+  // a token id is outside the vocabulary or the sequence would pass max_context.
+  void forward(std::span<const int32_t> tokens, LogitRows rows, std::vector<float>& logits);
+
+  // Appends `tokens` positions of random keys and values (and a random memory state) without running the
+  // model: a deep cache in no time for benchmarks, where the cost of dense decoding does not depend on
+  // the values.
+  void fill_synthetic(int64_t tokens, uint64_t seed);
+
+  // Forgets the sequence: empty cache, zero memory state, position 0.
+  void reset();
+
+ private:
+  void attention_block(int64_t layer, int64_t n, std::vector<float>& x);
+  void ffn_block(int64_t layer, int64_t n, std::vector<float>& x);
+
+  const Model& model_;
+  InferenceOptions options_;
+  int64_t max_context_;
+  int64_t position_ = 0;
+  KvCache cache_;
+  std::vector<std::vector<float>> memory_k_, memory_v_;  // [layer][kv_dim]
+  // Scratch buffers reused across calls.
+  std::vector<float> normed_, q_, k_, v_, gate_, out_gate_, attn_, proj_, ffn_a_, ffn_b_;
+};
+
+}  // namespace ratkv

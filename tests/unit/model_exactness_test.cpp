@@ -1,0 +1,173 @@
+// The optimized forward pass against the plain reference (reference_forward.cpp), and token-by-token
+// decoding against prefill, on random tiny models of every family and option.
+#include <gtest/gtest.h>
+
+#include <omp.h>
+
+#include "model/model.h"
+#include "model/reference_forward.h"
+#include "test_util.h"
+
+namespace ratkv {
+namespace {
+
+using testing::relative_error;
+
+struct Variant {
+  std::string name;
+  ModelConfig config;
+  DType weight_dtype;
+  DType kv_dtype;
+  int64_t page_size;
+};
+
+std::vector<Variant> variants() {
+  std::vector<Variant> out;
+  for (Family family : {Family::Llama, Family::Olmo2, Family::RatPlus}) {
+    const std::string f = family_name(family);
+    out.push_back({f + "_plain", testing::tiny_config(family), DType::F32, DType::F32, 16});
+    out.push_back({f + "_bf16_weights_bf16_cache_page5", testing::tiny_config(family), DType::BF16, DType::BF16, 5});
+    if (family != Family::RatPlus) {
+      ModelConfig mha = testing::tiny_config(family, 4, 4, 10);
+      mha.attention_bias = true;
+      mha.mlp_bias = true;
+      out.push_back({f + "_mha_biases_f16_cache_page1", mha, DType::F16, DType::F16, 1});
+      ModelConfig mem = testing::tiny_config(family, 6, 2, 6);
+      mem.memory_layers = {true, false};
+      mem.output_gate = true;
+      mem.memory_gate_bias = true;
+      mem.tie_word_embeddings = true;
+      out.push_back({f + "_memory_layer0_output_gate_tied", mem, DType::F32, DType::F32, 3});
+      ModelConfig scaled = testing::tiny_config(family);
+      scaled.rope.type = RopeType::Llama3;
+      scaled.rope.factor = 8.0;
+      scaled.rope.original_max_position = 64;
+      scaled.rope.theta = 500000.0;
+      out.push_back({f + "_llama3_rope", scaled, DType::F32, DType::F32, 16});
+      ModelConfig linear = testing::tiny_config(family);
+      linear.rope.type = RopeType::Linear;
+      linear.rope.factor = 2.0;
+      out.push_back({f + "_linear_rope", linear, DType::F32, DType::BF16, 7});
+    } else {
+      ModelConfig attention_only = testing::tiny_config(family);
+      attention_only.memory_layers = {false, false};
+      out.push_back({f + "_no_memory", attention_only, DType::F32, DType::F32, 4});
+    }
+  }
+  return out;
+}
+
+void PrintTo(const Variant& v, std::ostream* os) { *os << v.name; }
+
+// With an f32 cache the two implementations differ only by summation order. A 16-bit cache rounds the
+// keys and values both compute; an f32-vs-double difference can move a value across a rounding boundary
+// (one bf16/f16 ulp), so those variants get a looser bound.
+double prefill_tolerance(DType kv_dtype) { return kv_dtype == DType::F32 ? 1e-4 : 1e-3; }
+
+class ModelExactness : public ::testing::TestWithParam<Variant> {};
+
+TEST_P(ModelExactness, PrefillMatchesReference) {
+  const Variant& v = GetParam();
+  auto model = Model::load(testing::write_tiny_model(v.config, v.name, 7, v.weight_dtype));
+  const auto tokens = testing::random_tokens(37, v.config.vocab_size, 3);
+  InferenceOptions options;
+  options.kv_dtype = v.kv_dtype;
+  options.page_size = v.page_size;
+  InferenceContext ctx(*model, options);
+  std::vector<float> logits;
+  ctx.forward(tokens, LogitRows::All, logits);
+  ReferenceOptions ref_options;
+  ref_options.kv_dtype = v.kv_dtype;
+  const auto expected = reference_forward(model->config(), model->weights(), tokens, ref_options);
+  EXPECT_LT(relative_error(logits, expected), prefill_tolerance(v.kv_dtype)) << v.name;
+}
+
+TEST_P(ModelExactness, DecodeMatchesPrefill) {
+  const Variant& v = GetParam();
+  auto model = Model::load(testing::write_tiny_model(v.config, v.name, 11, v.weight_dtype));
+  const auto tokens = testing::random_tokens(29, v.config.vocab_size, 5);
+  InferenceOptions options;
+  options.kv_dtype = v.kv_dtype;
+  options.page_size = v.page_size;
+
+  InferenceContext prefill(*model, options);
+  std::vector<float> all;
+  prefill.forward(tokens, LogitRows::All, all);
+
+  // A first chunk by prefill, the rest token by token: the decode path after a real prefill.
+  InferenceContext decode(*model, options);
+  std::vector<float> stepped, step;
+  const size_t first_chunk = 9;
+  decode.forward(std::span(tokens).first(first_chunk), LogitRows::All, step);
+  stepped = step;
+  for (size_t t = first_chunk; t < tokens.size(); ++t) {
+    decode.forward(std::span(tokens).subspan(t, 1), LogitRows::Last, step);
+    stepped.insert(stepped.end(), step.begin(), step.end());
+  }
+  EXPECT_EQ(decode.position(), static_cast<int64_t>(tokens.size()));
+  EXPECT_LT(relative_error(stepped, all), 1e-4) << v.name;
+}
+
+INSTANTIATE_TEST_SUITE_P(AllFamilies, ModelExactness, ::testing::ValuesIn(variants()),
+                         [](const auto& info) { return info.param.name; });
+
+// The RAT+ reference decodes with a bf16 memory state (formats.md §3.5): emulated by memory_state_dtype.
+TEST(ModelExactness, Bf16MemoryStateMatchesReferenceStepRounding) {
+  const ModelConfig config = testing::tiny_config(Family::RatPlus);
+  auto model = Model::load(testing::write_tiny_model(config, "ratplus_state", 13));
+  const auto tokens = testing::random_tokens(21, config.vocab_size, 9);
+  InferenceOptions options;
+  options.kv_dtype = DType::BF16;
+  options.memory_state_dtype = DType::BF16;
+  InferenceContext ctx(*model, options);
+  std::vector<float> stepped, step;
+  for (size_t t = 0; t < tokens.size(); ++t) {
+    ctx.forward(std::span(tokens).subspan(t, 1), LogitRows::Last, step);
+    stepped.insert(stepped.end(), step.begin(), step.end());
+  }
+  ReferenceOptions ref;
+  ref.kv_dtype = DType::BF16;
+  ref.memory_state_dtype = DType::BF16;
+  EXPECT_LT(relative_error(stepped, reference_forward(model->config(), model->weights(), tokens, ref)), 1e-4);
+  // And the rounding matters: without it the reference differs by more than the tolerance used above.
+  ref.memory_state_dtype = DType::F32;
+  EXPECT_GT(relative_error(stepped, reference_forward(model->config(), model->weights(), tokens, ref)), 1e-4);
+}
+
+TEST(ModelExactness, ResultsDoNotDependOnThreadCount) {
+  const ModelConfig config = testing::tiny_config(Family::Llama, 4, 2, 16);
+  auto model = Model::load(testing::write_tiny_model(config, "threads", 17, DType::BF16));
+  const auto tokens = testing::random_tokens(70, config.vocab_size, 2);
+  std::vector<float> one, two;
+  const int saved = omp_get_max_threads();
+  omp_set_num_threads(1);
+  InferenceContext a(*model);
+  a.forward(tokens, LogitRows::All, one);
+  omp_set_num_threads(3);
+  InferenceContext b(*model);
+  b.forward(tokens, LogitRows::All, two);
+  omp_set_num_threads(saved);
+  ASSERT_EQ(one.size(), two.size());
+  for (size_t i = 0; i < one.size(); ++i) ASSERT_EQ(one[i], two[i]) << "logit " << i;
+}
+
+TEST(ModelExactness, RejectsTokensOutsideVocabularyAndPastContext) {
+  ModelConfig config = testing::tiny_config(Family::Llama);
+  config.max_position_embeddings = 16;
+  auto model = Model::load(testing::write_tiny_model(config, "limits"));
+  InferenceContext ctx(*model);
+  std::vector<float> logits;
+  const std::vector<int32_t> bad = {1, 97};
+  EXPECT_THROW(ctx.forward(bad, LogitRows::Last, logits), Error);
+  EXPECT_EQ(ctx.position(), 0);
+  const auto long_prompt = testing::random_tokens(17, config.vocab_size, 1);
+  try {
+    ctx.forward(long_prompt, LogitRows::Last, logits);
+    FAIL() << "a prompt past the context was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("context limit of 16"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace ratkv
