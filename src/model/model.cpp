@@ -6,6 +6,7 @@
 #include "base/rng.h"
 
 #include "attention/attend.h"
+#include "attention/prefill_attention.h"
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/matmul.h"
 #include "kernels/cpu/memory_scan.h"
@@ -34,6 +35,8 @@ KvCacheShape cache_shape(const ModelConfig& c, const InferenceOptions& o) {
   s.dtype = o.kv_dtype;
   return s;
 }
+
+constexpr int64_t kTiledAttentionMinTokens = 8;
 
 // Dynamic (NTK) RoPE exists to run past max_position_embeddings: by default it gets factor × that.
 int64_t default_context(const ModelConfig& c) {
@@ -163,7 +166,11 @@ void InferenceContext::attention_block(int64_t layer, int64_t n, std::vector<flo
 
   attn_.resize(static_cast<size_t>(n * c.q_dim()));
   const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
-  causal_attention(q_.data(), n, position0, cache_, layer, c.num_heads, scale, attn_.data());
+  // Prompt blocks go through the GEMM-tiled kernel; single decode steps through the per-query one.
+  if (n >= kTiledAttentionMinTokens)
+    causal_attention_tiled(q_.data(), n, position0, cache_, layer, c.num_heads, scale, attn_.data());
+  else
+    causal_attention(q_.data(), n, position0, cache_, layer, c.num_heads, scale, attn_.data());
   if (c.output_gate) multiply_by_sigmoid(attn_.data(), out_gate_.data(), n * c.q_dim());
 
   linear(attn_.data(), n, lw.o, proj_);

@@ -1,0 +1,17 @@
+#pragma once
+// Causal attention for a block of prompt tokens, computed tile by tile with f32 GEMMs and an online
+// (running max / running sum) softmax, so that a long prompt costs GEMM time instead of one dot product
+// per query-key pair. Same result as one softmax per query (attend.h) up to f32 rounding.
+#include <cstdint>
+
+#include "cache/kv_cache.h"
+
+namespace ratkv {
+
+// q, out: [n, num_heads * head_dim]; query i sits at position position0 + i and attends to cache tokens
+// [0, position0 + i] of its KV head (h / (num_heads / num_kv_heads)). Work is split into (KV head,
+// query tile) tasks with a fixed tiling, so results do not depend on the thread count.
+void causal_attention_tiled(const float* q, int64_t n, int64_t position0, const KvCache& cache, int64_t layer,
+                            int64_t num_heads, float scale, float* out);
+
+}  // namespace ratkv

@@ -1,0 +1,132 @@
+// Optimized CPU kernels against plain references, over odd sizes and every weight/cache dtype.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "attention/attend.h"
+#include "attention/prefill_attention.h"
+#include "base/rng.h"
+#include "kernels/cpu/elementwise.h"
+#include "kernels/cpu/matmul.h"
+#include "kernels/cpu/memory_scan.h"
+#include "test_util.h"
+
+namespace ratkv {
+namespace {
+
+std::vector<float> random_vector(size_t n, uint64_t seed, float scale = 1.0f) {
+  Rng rng(seed);
+  std::vector<float> v(n);
+  for (auto& e : v) e = scale * rng.normal();
+  return v;
+}
+
+TEST(Kernels, MatmulMatchesReferenceForOddSizesAndDtypes) {
+  for (DType dtype : {DType::F32, DType::BF16, DType::F16}) {
+    for (int64_t rows : {1, 3, 17, 64, 131}) {
+      for (int64_t cols : {1, 7, 16, 33, 200}) {
+        for (int64_t n : {1, 2, 5, 9, 600}) {
+          const auto values = random_vector(static_cast<size_t>(rows * cols), rows * 1000 + cols);
+          std::vector<uint8_t> storage(values.size() * dtype_size(dtype) + 2);
+          // Offset by the element size so the rows start unaligned to 64 bytes, as mapped tensors may.
+          uint8_t* data = storage.data() + dtype_size(dtype);
+          convert_from_f32(values.data(), values.size(), dtype, data);
+          WeightView w{data, dtype, rows, cols};
+          const auto x = random_vector(static_cast<size_t>(n * cols), 7 + n);
+          const auto bias = random_vector(static_cast<size_t>(rows), 11);
+          std::vector<float> y(static_cast<size_t>(n * rows)), expected(y.size());
+          matmul(x.data(), n, w, bias.data(), y.data());
+          matmul_reference(x.data(), n, w, bias.data(), expected.data());
+          ASSERT_LT(testing::relative_error(y, expected), 1e-5)
+              << dtype_name(dtype) << " rows " << rows << " cols " << cols << " n " << n;
+        }
+      }
+    }
+  }
+}
+
+TEST(Kernels, RmsNormMatchesDefinition) {
+  for (int64_t width : {1, 5, 8, 63, 512}) {
+    const auto x = random_vector(static_cast<size_t>(3 * width), width);
+    const auto w = random_vector(static_cast<size_t>(width), width + 1);
+    std::vector<float> y(x.size()), expected(x.size());
+    rms_norm(x.data(), w.data(), 3, width, 1e-6f, y.data());
+    for (int64_t r = 0; r < 3; ++r) {
+      double ms = 0;
+      for (int64_t i = 0; i < width; ++i) ms += double(x[r * width + i]) * x[r * width + i];
+      const double inv = 1.0 / std::sqrt(ms / width + 1e-6);
+      for (int64_t i = 0; i < width; ++i) expected[r * width + i] = static_cast<float>(x[r * width + i] * inv * w[i]);
+    }
+    EXPECT_LT(testing::relative_error(y, expected), 1e-6) << width;
+  }
+}
+
+TEST(Kernels, MemoryScanMatchesRecurrence) {
+  const int64_t n = 23, width = 13;
+  const auto f = random_vector(n * width, 1), k0 = random_vector(n * width, 2), v0 = random_vector(n * width, 3);
+  auto k = k0, v = v0;
+  std::vector<float> sk(width, 0.5f), sv(width, -0.25f);
+  memory_scan(f.data(), k.data(), v.data(), n, width, sk.data(), sv.data());
+  for (int64_t c = 0; c < width; ++c) {
+    double hk = 0.5, hv = -0.25;
+    for (int64_t t = 0; t < n; ++t) {
+      const double g = 1.0 / (1.0 + std::exp(-double(f[t * width + c])));
+      hk = g * hk + (1 - g) * k0[t * width + c];
+      hv = g * hv + (1 - g) * v0[t * width + c];
+      EXPECT_NEAR(k[t * width + c], hk, 1e-5);
+      EXPECT_NEAR(v[t * width + c], hv, 1e-5);
+    }
+    EXPECT_NEAR(sk[c], hk, 1e-5);
+    EXPECT_NEAR(sv[c], hv, 1e-5);
+  }
+}
+
+// Tiled prefill attention and per-query attention against a plain softmax, for odd lengths, page sizes
+// 1/5/16/64, MHA and GQA, every cache dtype, and a prompt block that starts after earlier tokens.
+TEST(Kernels, AttentionKernelsMatchPlainSoftmax) {
+  for (DType dtype : {DType::F32, DType::BF16}) {
+    for (int64_t page : {1, 5, 16, 64}) {
+      for (auto [heads, kv_heads] : {std::pair<int64_t, int64_t>{3, 3}, {6, 2}}) {
+        const int64_t dim = 12, earlier = 19, n = 77;
+        KvCacheShape shape{1, kv_heads, dim, page, dtype};
+        KvCache cache(shape);
+        const int64_t total = earlier + n;
+        auto k = random_vector(static_cast<size_t>(total * kv_heads * dim), 5);
+        auto v = random_vector(static_cast<size_t>(total * kv_heads * dim), 6);
+        cache.append(0, k.data(), v.data(), earlier);
+        cache.append(0, k.data() + earlier * kv_heads * dim, v.data() + earlier * kv_heads * dim, n);
+        for (auto& e : k) e = round_to(dtype, e);
+        for (auto& e : v) e = round_to(dtype, e);
+        const auto q = random_vector(static_cast<size_t>(n * heads * dim), 8);
+        const float scale = 0.3f;
+        std::vector<float> tiled(q.size()), per_query(q.size()), expected(q.size());
+        causal_attention_tiled(q.data(), n, earlier, cache, 0, heads, scale, tiled.data());
+        causal_attention(q.data(), n, earlier, cache, 0, heads, scale, per_query.data());
+        for (int64_t i = 0; i < n; ++i) {
+          for (int64_t h = 0; h < heads; ++h) {
+            const int64_t g = h / (heads / kv_heads), last = earlier + i;
+            std::vector<double> s(static_cast<size_t>(last + 1));
+            double mx = -1e300, sum = 0;
+            for (int64_t j = 0; j <= last; ++j) {
+              double dot = 0;
+              for (int64_t d = 0; d < dim; ++d) dot += double(q[(i * heads + h) * dim + d]) * k[(j * kv_heads + g) * dim + d];
+              s[j] = dot * scale;
+              mx = std::max(mx, s[j]);
+            }
+            for (auto& e : s) sum += (e = std::exp(e - mx));
+            for (int64_t d = 0; d < dim; ++d) {
+              double o = 0;
+              for (int64_t j = 0; j <= last; ++j) o += s[j] / sum * v[(j * kv_heads + g) * dim + d];
+              expected[(i * heads + h) * dim + d] = static_cast<float>(o);
+            }
+          }
+        }
+        EXPECT_LT(testing::relative_error(tiled, expected), 1e-5) << "page " << page << " heads " << heads;
+        EXPECT_LT(testing::relative_error(per_query, expected), 1e-5) << "page " << page << " heads " << heads;
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace ratkv
