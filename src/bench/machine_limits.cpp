@@ -13,7 +13,9 @@
 namespace ratkv {
 
 namespace {
-double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+double now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
 }  // namespace
 
 double measure_read_bandwidth(int threads) {
@@ -67,8 +69,8 @@ double measure_gemm_peak(int threads) {
 #pragma omp parallel num_threads(threads)
     {
       const int t = omp_get_thread_num();
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, n, 1.0f, a[t].data(), n, b[t].data(), n, 0.0f,
-                  c[t].data(), n);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, n, 1.0f, a[t].data(), n, b[t].data(), n,
+                  0.0f, c[t].data(), n);
     }
     const double seconds = now() - t0;
     best = std::max(best, 2.0 * n * n * double(n) * threads / seconds / 1e9);

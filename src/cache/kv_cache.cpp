@@ -1,5 +1,7 @@
 #include "cache/kv_cache.h"
 
+#include <algorithm>
+
 #include "base/error.h"
 
 namespace ratkv {
@@ -9,6 +11,8 @@ KvCache::KvCache(const KvCacheShape& shape) : shape_(shape) {
   page_bytes_ = 2 * shape.num_kv_heads * shape.page_size * shape.head_dim * static_cast<int64_t>(dtype_size(shape.dtype));
   lengths_.assign(static_cast<size_t>(shape.num_layers), 0);
   blocks_.resize(static_cast<size_t>(shape.num_layers));
+  min_max_blocks_.resize(blocks_.size());
+  sum_blocks_.resize(blocks_.size());
 }
 
 int64_t KvCache::bytes_per_token() const {
@@ -29,8 +33,13 @@ void KvCache::ensure_pages(int64_t tokens) {
   const int64_t pages_needed = (tokens + shape_.page_size - 1) / shape_.page_size;
   while (num_pages() < pages_needed) {
     if (pages_allocated_ >= static_cast<int64_t>(blocks_[0].size()) * kPagesPerBlock) {
-      for (auto& layer_blocks : blocks_)
-        layer_blocks.push_back(std::make_unique<uint8_t[]>(static_cast<size_t>(kPagesPerBlock * page_bytes_)));
+      const int64_t meta = shape_.num_kv_heads * shape_.head_dim;
+      for (size_t l = 0; l < blocks_.size(); ++l) {
+        blocks_[l].push_back(std::make_unique<uint8_t[]>(static_cast<size_t>(kPagesPerBlock * page_bytes_)));
+        min_max_blocks_[l].push_back(std::make_unique<uint8_t[]>(
+            static_cast<size_t>(kPagesPerBlock * meta * 2 * static_cast<int64_t>(dtype_size(shape_.dtype)))));
+        sum_blocks_[l].push_back(std::make_unique<float[]>(static_cast<size_t>(kPagesPerBlock * meta)));
+      }
     }
     page_table_.push_back(pages_allocated_++);
   }
@@ -51,8 +60,59 @@ void KvCache::append(int64_t layer, const float* k, const float* v, int64_t n) {
       convert_from_f32(k + (t * heads + h) * dim, static_cast<size_t>(dim), shape_.dtype, key);
       convert_from_f32(v + (t * heads + h) * dim, static_cast<size_t>(dim), shape_.dtype, value);
     }
+    update_metadata(layer, page_table_[static_cast<size_t>(token / page_size)], slot, k + t * heads * dim);
   }
   lengths_[static_cast<size_t>(layer)] = start + n;
+}
+
+uint8_t* KvCache::min_max_data(int64_t layer, int32_t page, int64_t head) {
+  const int64_t per_page = shape_.num_kv_heads * min_max_bytes();
+  return min_max_blocks_[static_cast<size_t>(layer)][static_cast<size_t>(page / kPagesPerBlock)].get() +
+         (page % kPagesPerBlock) * per_page + head * min_max_bytes();
+}
+
+float* KvCache::sum_data(int64_t layer, int32_t page, int64_t head) {
+  const int64_t per_page = shape_.num_kv_heads * shape_.head_dim;
+  return sum_blocks_[static_cast<size_t>(layer)][static_cast<size_t>(page / kPagesPerBlock)].get() +
+         (page % kPagesPerBlock) * per_page + head * shape_.head_dim;
+}
+
+// k: [num_kv_heads * head_dim] f32 of the token just stored in `slot`. The metadata is computed from the
+// values as stored (rounded to the cache dtype), so the bound holds exactly for what attention reads.
+void KvCache::update_metadata(int64_t layer, int32_t page, int64_t slot, const float* k) {
+  const int64_t dim = shape_.head_dim;
+  const DType dtype = shape_.dtype;
+  for (int64_t h = 0; h < shape_.num_kv_heads; ++h) {
+    uint8_t* min_max = min_max_data(layer, page, h);
+    float* sum = sum_data(layer, page, h);
+    const float* key = k + h * dim;
+    for (int64_t d = 0; d < dim; ++d) {
+      const float stored = round_to(dtype, key[d]);
+      const size_t lo = static_cast<size_t>(d), hi = static_cast<size_t>(dim + d);
+      if (slot == 0) {
+        store_from_f32(min_max, lo, dtype, stored);
+        store_from_f32(min_max, hi, dtype, stored);
+        sum[d] = stored;
+      } else {
+        if (stored < load_as_f32(min_max, lo, dtype)) store_from_f32(min_max, lo, dtype, stored);
+        if (stored > load_as_f32(min_max, hi, dtype)) store_from_f32(min_max, hi, dtype, stored);
+        sum[d] += stored;
+      }
+    }
+  }
+}
+
+int64_t KvCache::page_tokens(int64_t layer, int64_t page) const {
+  return std::clamp<int64_t>(length(layer) - page * shape_.page_size, 0, shape_.page_size);
+}
+
+PageTableView KvCache::page_table_view(int64_t layer) const {
+  PageTableView view;
+  const int64_t pages = (length(layer) + shape_.page_size - 1) / shape_.page_size;
+  view.offsets[1] = pages;
+  view.page_ids = page_table_.data();
+  view.last_page_length = pages == 0 ? 0 : page_tokens(layer, pages - 1);
+  return view;
 }
 
 const uint8_t* KvCache::slot(int64_t layer, int64_t token, int64_t head, int which) const {

@@ -4,6 +4,12 @@
 // Inside a page the layout is [kv_head][slot][head_dim] for keys and the same for values, so one head's
 // keys of a page are contiguous. Pages are allocated in blocks that never move: appending never copies
 // stored tokens, and the cost of reading grows with the live length, not with any capacity.
+//
+// Every page also carries metadata for query-aware sparse attention (src/sparse/), kept up to date by
+// append() — the one write path, used by the model and by fill_synthetic alike — for each layer and KV
+// head: the element-wise min and max of the page's stored keys (Quest's bound; kept in the cache dtype,
+// which is exact because the min/max of stored values are stored values) and their running f32 sum
+// (MoBA's block mean). The recurrent memory state is not part of this cache and is never selected over.
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -18,6 +24,14 @@ struct KvCacheShape {
   int64_t head_dim = 0;
   int64_t page_size = 16;
   DType dtype = DType::BF16;
+};
+
+// The page table of the (single) sequence in CSR form, as FlashInfer passes it: sequence s owns page ids
+// page_ids[offsets[s] .. offsets[s + 1]), its last page holding last_page_length tokens.
+struct PageTableView {
+  int64_t offsets[2] = {0, 0};
+  const int32_t* page_ids = nullptr;
+  int64_t last_page_length = 0;
 };
 
 class KvCache {
@@ -39,6 +53,26 @@ class KvCache {
   const uint8_t* keys(int64_t layer, int64_t token, int64_t head) const { return slot(layer, token, head, 0); }
   const uint8_t* values(int64_t layer, int64_t token, int64_t head) const { return slot(layer, token, head, 1); }
 
+  // Tokens held by logical page `page` of a layer (page_size except possibly the last one).
+  int64_t page_tokens(int64_t layer, int64_t page) const;
+  PageTableView page_table_view(int64_t layer) const;
+
+  // Page metadata of logical page `page`, KV head `head`: [head_dim] min then [head_dim] max of the
+  // stored keys, contiguous, in the cache dtype; and [head_dim] f32 sum of the stored keys.
+  // Inline: Quest scans these once per page per step.
+  const uint8_t* key_min_max(int64_t layer, int64_t page, int64_t head) const {
+    const int32_t id = page_table_[static_cast<size_t>(page)];
+    return min_max_blocks_[static_cast<size_t>(layer)][static_cast<size_t>(id / kPagesPerBlock)].get() +
+           ((id % kPagesPerBlock) * shape_.num_kv_heads + head) * min_max_bytes();
+  }
+  const float* key_sum(int64_t layer, int64_t page, int64_t head) const {
+    const int32_t id = page_table_[static_cast<size_t>(page)];
+    return sum_blocks_[static_cast<size_t>(layer)][static_cast<size_t>(id / kPagesPerBlock)].get() +
+           ((id % kPagesPerBlock) * shape_.num_kv_heads + head) * shape_.head_dim;
+  }
+  // Bytes of one page's min/max metadata for one head (what a Quest scan reads per page).
+  int64_t min_max_bytes() const { return 2 * shape_.head_dim * static_cast<int64_t>(dtype_size(shape_.dtype)); }
+
   // Drops every token (keeps the allocated pages for reuse).
   void clear();
   // Bytes of one token's K and V over all layers and heads (for bandwidth accounting).
@@ -48,6 +82,9 @@ class KvCache {
   static constexpr int64_t kPagesPerBlock = 64;
   const uint8_t* slot(int64_t layer, int64_t token, int64_t head, int which) const;
   uint8_t* page_data(int64_t layer, int32_t page);
+  uint8_t* min_max_data(int64_t layer, int32_t page, int64_t head);
+  float* sum_data(int64_t layer, int32_t page, int64_t head);
+  void update_metadata(int64_t layer, int32_t page, int64_t slot, const float* k);
   const uint8_t* page_data(int64_t layer, int32_t page) const;
   void ensure_pages(int64_t tokens);
 
@@ -57,6 +94,9 @@ class KvCache {
   std::vector<int32_t> page_table_;
   int32_t pages_allocated_ = 0;
   std::vector<std::vector<std::unique_ptr<uint8_t[]>>> blocks_;  // [layer][block]
+  // Metadata blocks parallel to blocks_: per page [kv_head][min, max][head_dim] and [kv_head][head_dim].
+  std::vector<std::vector<std::unique_ptr<uint8_t[]>>> min_max_blocks_;
+  std::vector<std::vector<std::unique_ptr<float[]>>> sum_blocks_;
 };
 
 }  // namespace ratkv

@@ -69,7 +69,8 @@ bool Args::parse(int argc, char** argv) {
     }
     const Spec* s = find(arg);
     if (!s) {
-      if (arg.rfind("-", 0) == 0) fail("ratkv ", command_, ": unknown flag ", arg, " (see ratkv ", command_, " --help)");
+      if (arg.rfind("-", 0) == 0)
+        fail("ratkv ", command_, ": unknown flag ", arg, " (see ratkv ", command_, " --help)");
       fail("ratkv ", command_, ": unexpected argument \"", arg, "\" (see ratkv ", command_, " --help)");
     }
     if (!s->takes_value) {
@@ -87,7 +88,9 @@ bool Args::parse(int argc, char** argv) {
   return true;
 }
 
-bool Args::has(const std::string& name) const { return values_.count(name) > 0; }
+bool Args::has(const std::string& name) const {
+  return values_.count(name) > 0;
+}
 
 std::optional<std::string> Args::opt(const std::string& name) const {
   auto it = values_.find(name);
@@ -108,7 +111,8 @@ int64_t Args::integer(const std::string& name, int64_t min, int64_t max) const {
   const long long v = std::strtoll(text.c_str(), &end, 10);
   require(!text.empty() && *end == '\0' && errno == 0, "ratkv ", command_, ": --", name,
           " must be an integer, got \"", text, "\"");
-  require(v >= min && v <= max, "ratkv ", command_, ": --", name, " must be in [", min, ", ", max, "], got ", v);
+  require(v >= min && v <= max, "ratkv ", command_, ": --", name, " must be in [", min, ", ", max, "], got ",
+          v);
   return v;
 }
 
@@ -119,11 +123,14 @@ double Args::number(const std::string& name, double min, double max) const {
   const double v = std::strtod(text.c_str(), &end);
   require(!text.empty() && *end == '\0' && errno == 0 && std::isfinite(v), "ratkv ", command_, ": --", name,
           " must be a number, got \"", text, "\"");
-  require(v >= min && v <= max, "ratkv ", command_, ": --", name, " must be in [", min, ", ", max, "], got ", v);
+  require(v >= min && v <= max, "ratkv ", command_, ": --", name, " must be in [", min, ", ", max, "], got ",
+          v);
   return v;
 }
 
-bool Args::enabled(const std::string& name) const { return values_.count(name) > 0; }
+bool Args::enabled(const std::string& name) const {
+  return values_.count(name) > 0;
+}
 
 std::string Args::help() const {
   std::ostringstream out;
@@ -133,8 +140,10 @@ std::string Args::help() const {
     for (const auto& n : s.names) names += (names.empty() ? "" : ", ") + n;
     if (s.takes_value) names += " " + s.value_name;
     out << "  " << names;
-    if (names.size() < 28) out << std::string(28 - names.size(), ' ');
-    else out << "\n" << std::string(30, ' ');
+    if (names.size() < 28)
+      out << std::string(28 - names.size(), ' ');
+    else
+      out << "\n" << std::string(30, ' ');
     out << s.help;
     if (s.default_value) out << " (default: " << *s.default_value << ")";
     out << "\n";

@@ -11,7 +11,8 @@ namespace ratkv::cli {
 
 class Args {
  public:
-  Args(std::string command, std::string summary) : command_(std::move(command)), summary_(std::move(summary)) {}
+  Args(std::string command, std::string summary)
+      : command_(std::move(command)), summary_(std::move(summary)) {}
 
   // A flag that takes a value. `names` are like "-m,--model". The default is shown in --help.
   Args& option(const std::string& names, const std::string& value_name, const std::string& help,

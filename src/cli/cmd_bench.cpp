@@ -22,11 +22,15 @@ struct Row {
   std::string test;
   int64_t tokens;
   int64_t depth;
-  double seconds;       // per repetition (median)
+  double seconds;          // per repetition (median)
   double tokens_per_s;
-  double bytes_per_token;
-  double gbps;
-  double gflops;
+  double bytes_per_token;  // tg: weights + KV read per generated token
+  double gbps;             // tg: bytes_per_token x tokens/s
+  double gemm_gflops;      // rate of the projections while they ran (pp: the prefill GEMMs)
+  double attention_ms;     // attention time per token (tg) or per prompt (pp)
+  double attention_bytes = 0;  // tg: what attention read per token, selected KV + selector metadata
+  double metadata_bytes = 0;   // tg: the selector's share of attention_bytes
+  double select_ms = 0;        // tg: selector time per token, summed over threads
 };
 
 // Weight bytes read for one decoded token: every matrix once (the embedding row is negligible).
@@ -38,16 +42,6 @@ double weight_bytes_per_token(const Model& model) {
     for (const Linear* lin : {&l.q, &l.k, &l.v, &l.o, &l.memory_gate, &l.output_gate, &l.ffn_gate, &l.ffn_up, &l.ffn_down})
       if (!lin->empty()) total += bytes(lin->weight);
   return total;
-}
-
-// Multiply-adds of the matrices per token (x2 for FLOPs), excluding the embedding lookup.
-double matrix_flops_per_token(const Model& model) {
-  const ModelWeights& w = model.weights();
-  double macs = static_cast<double>(w.lm_head.rows * w.lm_head.cols);
-  for (const auto& l : w.layers)
-    for (const Linear* lin : {&l.q, &l.k, &l.v, &l.o, &l.memory_gate, &l.output_gate, &l.ffn_gate, &l.ffn_up, &l.ffn_down})
-      if (!lin->empty()) macs += static_cast<double>(lin->weight.rows * lin->weight.cols);
-  return 2.0 * macs;
 }
 
 double median(std::vector<double> v) {
@@ -63,6 +57,7 @@ int run_bench(int argc, char** argv) {
             "bandwidth and GEMM peak measured in the same run. Depth is filled with random keys and values\n"
             "(decode cost of dense attention does not depend on their values), so deep tests start at once.");
   add_model_flags(args);
+  add_sparse_flags(args);
   args.option("-p,--n-prompt", "LIST", "prompt lengths to time", "512")
       .option("-n,--n-gen", "N", "tokens to generate per tg test (0: skip tg)", "64")
       .option("-d,--depth", "LIST", "KV depths for tg tests", "0")
@@ -90,44 +85,56 @@ int run_bench(int argc, char** argv) {
   if (!args.enabled("skip-limits")) limits = measure_machine_limits(threads);
 
   const double weight_bytes = weight_bytes_per_token(*model);
-  const double flops_per_token = matrix_flops_per_token(*model);
   std::vector<Row> rows;
   std::vector<float> logits;
   Rng rng(1);
   for (int64_t p : prompts) {
     std::vector<int32_t> ids(static_cast<size_t>(p));
     for (auto& id : ids) id = static_cast<int32_t>(rng.below(static_cast<uint64_t>(model->config().vocab_size)));
-    std::vector<double> times;
+    std::vector<double> times, gemm, attention;
     for (int64_t r = 0; r < reps + 1; ++r) {  // the first run warms caches and page tables
       InferenceContext ctx(*model, options);
       const double t0 = now_seconds();
       ctx.forward(ids, LogitRows::Last, logits);
-      if (r > 0) times.push_back(now_seconds() - t0);
+      if (r == 0) continue;
+      times.push_back(now_seconds() - t0);
+      gemm.push_back(ctx.timings().matmul_flops / ctx.timings().matmul_seconds / 1e9);
+      attention.push_back(ctx.timings().attention_seconds * 1e3);
     }
     const double s = median(times);
-    rows.push_back({"pp" + std::to_string(p), p, 0, s, p / s, 0, 0, flops_per_token * p / s / 1e9});
+    rows.push_back({"pp" + std::to_string(p), p, 0, s, p / s, 0, 0, median(gemm), median(attention)});
   }
   if (n_gen > 0) {
     for (int64_t d : depths) {
-      std::vector<double> times;
-      double kv_bytes_total = 0;
+      std::vector<double> times, gemm, attention;
+      double kv_bytes_total = 0, attention_bytes = 0, metadata_bytes = 0, select_ms = 0;
       for (int64_t r = 0; r < reps + 1; ++r) {
         InferenceContext ctx(*model, options);
         if (d > 0) ctx.fill_synthetic(d, 7);
+        ctx.reset_sparse_counters();
         int32_t token = 1;
-        const double t0 = now_seconds();
         kv_bytes_total = 0;
+        const double t0 = now_seconds();
         for (int64_t i = 0; i < n_gen; ++i) {
           kv_bytes_total += static_cast<double>(ctx.position() + 1) * ctx.cache().bytes_per_token();
           ctx.forward(std::span(&token, 1), LogitRows::Last, logits);
           token = static_cast<int32_t>((token * 7919 + 13) % model->config().vocab_size);
         }
-        if (r > 0) times.push_back(now_seconds() - t0);
+        if (r == 0) continue;
+        times.push_back(now_seconds() - t0);
+        gemm.push_back(ctx.timings().matmul_flops / ctx.timings().matmul_seconds / 1e9);
+        attention.push_back(ctx.timings().attention_seconds * 1e3 / n_gen);
+        // A sparse context counts what its attention read; a dense one reads every cached token.
+        const SparseAttention* sparse = ctx.sparse();
+        attention_bytes = sparse ? (sparse->counters().kv_bytes + sparse->counters().metadata_bytes) / n_gen
+                                 : kv_bytes_total / n_gen;
+        metadata_bytes = sparse ? sparse->counters().metadata_bytes / n_gen : 0.0;
+        select_ms = sparse ? sparse->counters().select_cpu_seconds * 1e3 / n_gen : 0.0;
       }
       const double s = median(times);
-      const double bytes = weight_bytes + kv_bytes_total / n_gen;
+      const double bytes = weight_bytes + attention_bytes;
       rows.push_back({"tg" + std::to_string(n_gen), n_gen, d, s, n_gen / s, bytes, bytes * n_gen / s / 1e9,
-                      flops_per_token * n_gen / s / 1e9});
+                      median(gemm), median(attention), attention_bytes, metadata_bytes, select_ms});
     }
   }
 
@@ -138,8 +145,12 @@ int run_bench(int argc, char** argv) {
              {"params", c.parameter_count()}, {"weights_dtype", dtype_name(model->weights().dtype)},
              {"kv_dtype", dtype_name(options.kv_dtype)}, {"threads", threads}, {"test", row.test},
              {"depth", row.depth}, {"seconds", row.seconds}, {"tokens_per_s", row.tokens_per_s},
-             {"gflops", row.gflops}, {"bytes_per_token", row.bytes_per_token}, {"gb_per_s", row.gbps},
-             {"machine_read_gb_per_s", limits.read_gbps}, {"machine_gemm_gflops", limits.gemm_gflops}};
+             {"gemm_gflops", row.gemm_gflops}, {"attention_ms", row.attention_ms},
+             {"bytes_per_token", row.bytes_per_token}, {"gb_per_s", row.gbps},
+             {"machine_read_gb_per_s", limits.read_gbps}, {"machine_gemm_gflops", limits.gemm_gflops},
+             {"sparse", sparse_method_name(options.sparse.method)}, {"budget", options.sparse.budget.to_string()},
+             {"page_size", options.page_size}, {"attention_bytes_per_token", row.attention_bytes},
+             {"metadata_bytes_per_token", row.metadata_bytes}, {"select_cpu_ms_per_token", row.select_ms}};
       std::printf("%s\n", j.dump().c_str());
     }
     return 0;
@@ -151,18 +162,37 @@ int run_bench(int argc, char** argv) {
   if (!args.enabled("skip-limits"))
     std::printf("machine: read bandwidth %.1f GB/s, sgemm peak %.1f GFLOP/s (%d threads)\n\n", limits.read_gbps,
                 limits.gemm_gflops, threads);
-  std::printf("| test | depth | tokens/s | GFLOP/s (matrices) | %% GEMM peak | MB read/token | GB/s | %% bandwidth |\n");
-  std::printf("|---|---:|---:|---:|---:|---:|---:|---:|\n");
+  std::printf("| test | depth | tokens/s | GEMM GFLOP/s | %% of GEMM peak | attention ms | MB read/token | GB/s | %% of bandwidth |\n");
+  std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   for (const auto& row : rows) {
     const bool gen = row.test.rfind("tg", 0) == 0;
-    const double gemm_pct = limits.gemm_gflops > 0 ? 100.0 * row.gflops / limits.gemm_gflops : 0;
+    const double gemm_pct = limits.gemm_gflops > 0 ? 100.0 * row.gemm_gflops / limits.gemm_gflops : 0;
     const double bw_pct = limits.read_gbps > 0 ? 100.0 * row.gbps / limits.read_gbps : 0;
     if (gen)
-      std::printf("| %s | %lld | %.1f | %.1f | | %.2f | %.2f | %.0f%% |\n", row.test.c_str(),
-                  static_cast<long long>(row.depth), row.tokens_per_s, row.gflops, row.bytes_per_token / 1e6, row.gbps,
-                  bw_pct);
+      std::printf("| %s | %lld | %.1f | %.1f | | %.3f | %.2f | %.2f | %.0f%% |\n", row.test.c_str(),
+                  static_cast<long long>(row.depth), row.tokens_per_s, row.gemm_gflops, row.attention_ms,
+                  row.bytes_per_token / 1e6, row.gbps, bw_pct);
     else
-      std::printf("| %s | | %.1f | %.1f | %.0f%% | | | |\n", row.test.c_str(), row.tokens_per_s, row.gflops, gemm_pct);
+      std::printf("| %s | | %.1f | %.1f | %.0f%% | %.1f | | | |\n", row.test.c_str(), row.tokens_per_s,
+                  row.gemm_gflops, gemm_pct, row.attention_ms);
+  }
+  if (n_gen > 0) {
+    // Decode attention alone: what it read (selected KV + selector metadata) against the bandwidth.
+    std::printf("\nattention: --sparse %s, budget %s, page %lld\n\n", sparse_method_name(options.sparse.method).c_str(),
+                options.sparse.sparse() ? options.sparse.budget.to_string().c_str() : "all",
+                static_cast<long long>(options.page_size));
+    std::printf("| test | depth | step ms | attention ms/token | KV+meta MB/token | attention GB/s | %% of bandwidth "
+                "| metadata MB/token | select CPU-ms/token | select GB/s per thread |\n");
+    std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    for (const auto& row : rows) {
+      if (row.test.rfind("tg", 0) != 0) continue;
+      const double gbps = row.attention_bytes / std::max(row.attention_ms * 1e-3, 1e-12) / 1e9;
+      std::printf("| %s | %lld | %.3f | %.3f | %.3f | %.2f | %.0f%% | %.3f | %.3f | %.2f |\n", row.test.c_str(),
+                  static_cast<long long>(row.depth), row.seconds / static_cast<double>(row.tokens) * 1e3,
+                  row.attention_ms, row.attention_bytes / 1e6, gbps,
+                  limits.read_gbps > 0 ? 100.0 * gbps / limits.read_gbps : 0.0, row.metadata_bytes / 1e6, row.select_ms,
+                  row.select_ms > 0 ? row.metadata_bytes / (row.select_ms * 1e-3) / 1e9 : 0.0);
+    }
   }
   return 0;
 }

@@ -10,7 +10,9 @@
 namespace ratkv::cli {
 
 int run_init(int argc, char** argv) {
-  Args args("init", "Writes config.json and model.safetensors with random weights (N(0, 0.02) matrices, unit norms).");
+  Args args(
+      "init",
+      "Writes config.json and model.safetensors with random weights (N(0, 0.02) matrices, unit norms).");
   args.option("-m,--model", "DIR", "output directory (created)")
       .option("--family", "NAME", "llama, olmo2 or ratplus")
       .option("--layers", "N", "decoder layers")
@@ -18,7 +20,8 @@ int run_init(int argc, char** argv) {
       .option("--heads", "N", "attention heads (default: hidden / 64)")
       .option("--kv-heads", "N", "key/value heads (default: heads)")
       .option("--head-dim", "N", "head dimension (default: hidden / heads)")
-      .option("--intermediate", "N", "FFN width (default: 4 x hidden for ratplus, 8/3 x hidden rounded to 64 otherwise)")
+      .option("--intermediate", "N",
+              "FFN width (default: 4 x hidden for ratplus, 8/3 x hidden rounded to 64 otherwise)")
       .option("--vocab", "N", "vocabulary size (or take it from --tokenizer)")
       .option("--tokenizer", "FILE", "tokenizer.json or .model to copy into the model directory")
       .option("--max-pos", "N", "max_position_embeddings", "4096")
@@ -33,11 +36,16 @@ int run_init(int argc, char** argv) {
 
   ModelConfig c;
   const std::string family = args.str("family");
-  if (family == "llama") c.family = Family::Llama;
-  else if (family == "olmo2") c.family = Family::Olmo2;
-  else if (family == "ratplus") c.family = Family::RatPlus;
-  else fail("--family must be llama, olmo2 or ratplus, got \"", family, "\"");
-  require(!(args.enabled("memory") && args.enabled("no-memory")), "--memory and --no-memory exclude each other");
+  if (family == "llama")
+    c.family = Family::Llama;
+  else if (family == "olmo2")
+    c.family = Family::Olmo2;
+  else if (family == "ratplus")
+    c.family = Family::RatPlus;
+  else
+    fail("--family must be llama, olmo2 or ratplus, got \"", family, "\"");
+  require(!(args.enabled("memory") && args.enabled("no-memory")),
+          "--memory and --no-memory exclude each other");
 
   c.num_layers = args.integer("layers", 1, 1024);
   c.hidden_size = args.integer("hidden", 2, 65536);
@@ -65,13 +73,15 @@ int run_init(int argc, char** argv) {
     case Family::Olmo2:
       c.intermediate_size = args.has("intermediate") ? args.integer("intermediate", 1, 1 << 20)
                                                      : (c.hidden_size * 8 / 3 + 63) / 64 * 64;
-      c.norm_placement = c.family == Family::Olmo2 ? NormPlacement::PostNormInResidual : NormPlacement::PreNorm;
+      c.norm_placement =
+          c.family == Family::Olmo2 ? NormPlacement::PostNormInResidual : NormPlacement::PreNorm;
       c.qk_norm = c.family == Family::Olmo2;
       c.output_gate = args.enabled("output-gate");
       c.rms_norm_eps = c.family == Family::Olmo2 ? 1e-6 : 1e-5;
       break;
     case Family::RatPlus:
-      c.intermediate_size = args.has("intermediate") ? args.integer("intermediate", 1, 1 << 20) : 4 * c.hidden_size;
+      c.intermediate_size =
+          args.has("intermediate") ? args.integer("intermediate", 1, 1 << 20) : 4 * c.hidden_size;
       c.ffn = FfnKind::GeluErf;
       c.output_gate = true;
       c.tie_word_embeddings = true;

@@ -15,8 +15,10 @@ std::string shape_text(const std::vector<int64_t>& shape) {
 }  // namespace
 
 int run_inspect(int argc, char** argv) {
-  Args args("inspect", "Loads and validates a model directory and prints its family, options, sizes and tensors.");
-  args.option("-m,--model", "DIR", "model directory").flag("--json", "print the normalized config as JSON only");
+  Args args("inspect",
+            "Loads and validates a model directory and prints its family, options, sizes and tensors.");
+  args.option("-m,--model", "DIR", "model directory")
+      .flag("--json", "print the normalized config as JSON only");
   if (!args.parse(argc, argv)) return 0;
   auto model = Model::load(args.str("model"));
   const ModelConfig& c = model->config();
@@ -33,13 +35,14 @@ int run_inspect(int argc, char** argv) {
   std::printf("layers:         %lld, hidden %lld, ffn %lld (%s)\n", static_cast<long long>(c.num_layers),
               static_cast<long long>(c.hidden_size), static_cast<long long>(c.intermediate_size),
               c.ffn == FfnKind::SwiGlu ? "SwiGLU" : "GELU");
-  std::printf("attention:      %lld heads, %lld kv heads, head dim %lld%s\n", static_cast<long long>(c.num_heads),
-              static_cast<long long>(c.num_kv_heads), static_cast<long long>(c.head_dim),
-              c.qk_norm ? ", q/k norm" : "");
+  std::printf("attention:      %lld heads, %lld kv heads, head dim %lld%s\n",
+              static_cast<long long>(c.num_heads), static_cast<long long>(c.num_kv_heads),
+              static_cast<long long>(c.head_dim), c.qk_norm ? ", q/k norm" : "");
   std::printf("memory:         %lld of %lld layers%s\n", static_cast<long long>(memory_layers),
               static_cast<long long>(c.num_layers), c.memory_gate_bias ? " (gate bias)" : "");
   std::printf("output gate:    %s\n", c.output_gate ? "yes" : "no");
-  std::printf("rope:           theta %g%s\n", c.rope.theta, c.rope.type == RopeType::Default ? "" : " (scaled)");
+  std::printf("rope:           theta %g%s\n", c.rope.theta,
+              c.rope.type == RopeType::Default ? "" : " (scaled)");
   std::printf("context:        %lld positions\n", static_cast<long long>(c.max_position_embeddings));
   std::printf("vocabulary:     %lld%s\n", static_cast<long long>(c.vocab_size),
               c.tie_word_embeddings ? " (tied head)" : "");

@@ -11,6 +11,7 @@ namespace ratkv::cli {
 int run_logits(int argc, char** argv) {
   Args args("logits", "Runs a prompt through the model and writes float32 logits [tokens, vocab] to a .npy file.");
   add_model_flags(args);
+  add_sparse_flags(args);
   add_prompt_flags(args);
   args.option("-o,--out", "FILE", "output .npy file");
   args.flag("--last", "write only the last token's logits [1, vocab]");

@@ -15,8 +15,16 @@ void add_model_flags(Args& args);
 // -p / --ids / --no-special.
 void add_prompt_flags(Args& args);
 
+// --sparse and its method flags (docs/sparse.md).
+void add_sparse_flags(Args& args);
+// The sparse config from those flags: preset defaults, then explicit flags. Rejects flags that do not
+// apply to the chosen method. Dense when --sparse is absent (then no other sparse flag may be given).
+SparseConfig sparse_config(const Args& args);
+
 // Sets the thread count from -t (defaults to the cores available).
 int apply_threads(const Args& args);
+// Includes the sparse config when the command declared the sparse flags; with a sparse method and no
+// explicit --page-size, the page size is the preset's (64 seed, 16 original).
 InferenceOptions inference_options(const Args& args);
 
 // The tokenizer named by --tokenizer, else the model directory's own, else null.

@@ -11,8 +11,8 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 }
 }  // namespace
 
-GenerateResult generate(InferenceContext& ctx, std::span<const int32_t> prompt, const GenerateOptions& options,
-                        const std::function<void(int32_t)>& on_token) {
+GenerateResult generate(InferenceContext& ctx, std::span<const int32_t> prompt,
+                        const GenerateOptions& options, const std::function<void(int32_t)>& on_token) {
   GenerateResult result;
   Sampler sampler(options.sampling);
   const int64_t vocab = ctx.model().config().vocab_size;

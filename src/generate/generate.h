@@ -27,7 +27,7 @@ struct GenerateResult {
 
 // Runs the prompt through ctx (which may already hold earlier tokens) and generates. on_token, if set,
 // sees each token as it is produced.
-GenerateResult generate(InferenceContext& ctx, std::span<const int32_t> prompt, const GenerateOptions& options,
-                        const std::function<void(int32_t)>& on_token = {});
+GenerateResult generate(InferenceContext& ctx, std::span<const int32_t> prompt,
+                        const GenerateOptions& options, const std::function<void(int32_t)>& on_token = {});
 
 }  // namespace ratkv

@@ -28,10 +28,14 @@ int32_t Sampler::sample(const float* logits, int64_t vocab) {
   order_.resize(static_cast<size_t>(vocab));
   std::iota(order_.begin(), order_.end(), 0);
   // Sorted by logit, ties by index, so the candidate order is fully determined.
-  auto by_logit = [&](int32_t a, int32_t b) { return logits[a] > logits[b] || (logits[a] == logits[b] && a < b); };
+  auto by_logit = [&](int32_t a, int32_t b) {
+    return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
+  };
   const int64_t k = options_.top_k > 0 ? std::min(options_.top_k, vocab) : vocab;
-  if (k < vocab) std::partial_sort(order_.begin(), order_.begin() + k, order_.end(), by_logit);
-  else std::sort(order_.begin(), order_.end(), by_logit);
+  if (k < vocab)
+    std::partial_sort(order_.begin(), order_.begin() + k, order_.end(), by_logit);
+  else
+    std::sort(order_.begin(), order_.end(), by_logit);
   order_.resize(static_cast<size_t>(k));
 
   probs_.resize(order_.size());

@@ -8,9 +8,12 @@ namespace ratkv {
 
 std::string family_name(Family f) {
   switch (f) {
-    case Family::Llama: return "llama";
-    case Family::Olmo2: return "olmo2";
-    case Family::RatPlus: return "ratplus";
+    case Family::Llama:
+      return "llama";
+    case Family::Olmo2:
+      return "olmo2";
+    case Family::RatPlus:
+      return "ratplus";
   }
   return "?";
 }
@@ -27,7 +30,7 @@ int64_t ModelConfig::parameter_count() const {
   if (attention_bias) per_layer += q_dim() + 2 * kv_dim() + h;
   per_layer += (ffn == FfnKind::SwiGlu ? 3 : 2) * h * intermediate_size;
   if (mlp_bias) per_layer += (ffn == FfnKind::SwiGlu ? 2 : 1) * intermediate_size + h;
-  per_layer += 2 * h;                             // two norms
+  per_layer += 2 * h;  // two norms
   if (qk_norm) per_layer += q_dim() + kv_dim();
   if (output_gate) per_layer += h * q_dim();
   int64_t total = per_layer * num_layers;
@@ -49,10 +52,14 @@ RopeType parse_rope_type(const std::string& name, const std::string& origin) {
 
 std::string rope_type_name(RopeType t) {
   switch (t) {
-    case RopeType::Default: return "default";
-    case RopeType::Linear: return "linear";
-    case RopeType::Dynamic: return "dynamic";
-    case RopeType::Llama3: return "llama3";
+    case RopeType::Default:
+      return "default";
+    case RopeType::Linear:
+      return "linear";
+    case RopeType::Dynamic:
+      return "dynamic";
+    case RopeType::Llama3:
+      return "llama3";
   }
   return "?";
 }
@@ -126,8 +133,8 @@ std::vector<bool> parse_memory_layers(const Json& ext, int64_t num_layers, const
   for (const auto& e : *it) {
     if (!e.is_number_integer()) fail(origin, ": ratkv.memory list must hold layer indices, got ", e.dump());
     int64_t layer = e.get<int64_t>();
-    require(layer >= 0 && layer < num_layers, origin, ": ratkv.memory names layer ", layer, " but the model has ",
-            num_layers, " layers");
+    require(layer >= 0 && layer < num_layers, origin, ": ratkv.memory names layer ", layer,
+            " but the model has ", num_layers, " layers");
     layers[static_cast<size_t>(layer)] = true;
   }
   return layers;
@@ -139,11 +146,16 @@ ModelConfig ModelConfig::from_json(const Json& j, const std::string& origin) {
   require(j.is_object(), origin, ": config must be a JSON object");
   ModelConfig c;
   const std::string model_type = json_string(j, "model_type", origin).value_or("");
-  if (model_type == "llama") c.family = Family::Llama;
-  else if (model_type == "olmo2") c.family = Family::Olmo2;
-  else if (model_type == "ratplus") c.family = Family::RatPlus;
-  else if (model_type.empty()) fail(origin, ": required key \"model_type\" is missing (llama, olmo2, ratplus)");
-  else fail(origin, ": model_type \"", model_type, "\" is not supported (llama, olmo2, ratplus)");
+  if (model_type == "llama")
+    c.family = Family::Llama;
+  else if (model_type == "olmo2")
+    c.family = Family::Olmo2;
+  else if (model_type == "ratplus")
+    c.family = Family::RatPlus;
+  else if (model_type.empty())
+    fail(origin, ": required key \"model_type\" is missing (llama, olmo2, ratplus)");
+  else
+    fail(origin, ": model_type \"", model_type, "\" is not supported (llama, olmo2, ratplus)");
 
   c.vocab_size = required_int(j, "vocab_size", origin);
   c.hidden_size = required_int(j, "hidden_size", origin);
@@ -232,7 +244,8 @@ void ModelConfig::validate(const std::string& origin) const {
   require(head_dim % 2 == 0, origin, ": head_dim must be even for RoPE, got ", head_dim);
   require(std::isfinite(rms_norm_eps) && rms_norm_eps > 0 && rms_norm_eps < 1, origin,
           ": rms_norm_eps must be in (0, 1), got ", rms_norm_eps);
-  require(std::isfinite(rope.theta) && rope.theta > 1.0, origin, ": rope_theta must be > 1, got ", rope.theta);
+  require(std::isfinite(rope.theta) && rope.theta > 1.0, origin, ": rope_theta must be > 1, got ",
+          rope.theta);
   require(static_cast<int64_t>(memory_layers.size()) == num_layers, origin, ": memory layer list has ",
           memory_layers.size(), " entries for ", num_layers, " layers");
   if (family == Family::RatPlus)
@@ -279,8 +292,10 @@ Json ModelConfig::to_json() const {
     j["hidden_act"] = "gelu";
   }
   if (bos_token_id) j["bos_token_id"] = *bos_token_id;
-  if (eos_token_ids.size() == 1) j["eos_token_id"] = eos_token_ids[0];
-  else if (!eos_token_ids.empty()) j["eos_token_id"] = eos_token_ids;
+  if (eos_token_ids.size() == 1)
+    j["eos_token_id"] = eos_token_ids[0];
+  else if (!eos_token_ids.empty())
+    j["eos_token_id"] = eos_token_ids;
 
   Json ext = Json::object();
   bool all = true, none = true;

@@ -55,8 +55,10 @@ NpyArray read_npy(const std::string& path) {
           ": .npy dtype must be little-endian f4 or i4");
   require(m[3] == "4", path, ": .npy dtype must be f4 or i4");
   const bool is_float = m[2] == "f";
-  require(header.find("'fortran_order': False") != std::string::npos, path, ": Fortran-order .npy is not supported");
-  require(std::regex_search(header, m, std::regex("'shape':\\s*\\(([^)]*)\\)")), path, ": .npy header has no shape");
+  require(header.find("'fortran_order': False") != std::string::npos, path,
+          ": Fortran-order .npy is not supported");
+  require(std::regex_search(header, m, std::regex("'shape':\\s*\\(([^)]*)\\)")), path,
+          ": .npy header has no shape");
   NpyArray array;
   int64_t numel = 1;
   const std::string dims = m[1];
@@ -66,8 +68,8 @@ NpyArray read_npy(const std::string& path) {
     numel *= array.shape.back();
   }
   const size_t data_offset = offset + header_len;
-  require(size - data_offset == static_cast<size_t>(numel) * 4, path, ": .npy data holds ", size - data_offset,
-          " bytes, the shape needs ", numel * 4);
+  require(size - data_offset == static_cast<size_t>(numel) * 4, path, ": .npy data holds ",
+          size - data_offset, " bytes, the shape needs ", numel * 4);
   array.data.resize(static_cast<size_t>(numel));
   if (is_float) {
     std::memcpy(array.data.data(), p + data_offset, array.data.size() * 4);

@@ -19,11 +19,11 @@ namespace ratkv {
 
 struct SafetensorsTensor {
   std::string name;
-  std::string dtype_name;       // as written in the header, e.g. "BF16", "I64"
-  std::optional<DType> dtype;   // set for the types the engine computes with (F32, BF16, F16)
+  std::string dtype_name;      // as written in the header, e.g. "BF16", "I64"
+  std::optional<DType> dtype;  // set for the types the engine computes with (F32, BF16, F16)
   std::vector<int64_t> shape;
   int64_t numel = 0;
-  size_t begin = 0;             // byte offsets relative to the data buffer, end exclusive
+  size_t begin = 0;  // byte offsets relative to the data buffer, end exclusive
   size_t end = 0;
   const uint8_t* data = nullptr;  // points into the mapped file (unaligned in general)
 };

@@ -1,6 +1,7 @@
 #include "model/model.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 
 #include "base/rng.h"
@@ -45,12 +46,22 @@ int64_t default_context(const ModelConfig& c) {
   return c.max_position_embeddings;
 }
 
-void linear(const float* x, int64_t n, const Linear& l, std::vector<float>& y) {
-  y.resize(static_cast<size_t>(n * l.weight.rows));
-  matmul(x, n, l.weight, l.bias.empty() ? nullptr : l.bias.data(), y.data());
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+SelectorShape selector_shape(const ModelConfig& c, const InferenceOptions& o) {
+  return SelectorShape{c.num_layers, c.num_heads, c.num_kv_heads, c.head_dim, o.page_size};
 }
 
 }  // namespace
+
+void InferenceContext::linear(const float* x, int64_t n, const Linear& l, std::vector<float>& y) {
+  y.resize(static_cast<size_t>(n * l.weight.rows));
+  const auto start = Clock::now();
+  matmul(x, n, l.weight, l.bias.empty() ? nullptr : l.bias.data(), y.data());
+  timings_.matmul_seconds += seconds_since(start);
+  timings_.matmul_flops += 2.0 * static_cast<double>(n * l.weight.rows * l.weight.cols);
+}
 
 InferenceContext::InferenceContext(const Model& model, const InferenceOptions& options)
     : model_(model),
@@ -61,6 +72,15 @@ InferenceContext::InferenceContext(const Model& model, const InferenceOptions& o
   const auto& c = model.config();
   memory_k_.assign(static_cast<size_t>(c.num_layers), std::vector<float>(static_cast<size_t>(c.kv_dim()), 0.0f));
   memory_v_ = memory_k_;
+  if (options.sparse.sparse()) {
+    validate_sparse_config(options.sparse, options.page_size, c.num_layers);
+    sparse_ = std::make_unique<SparseAttention>(options.sparse, selector_shape(c, options));
+  }
+}
+
+void InferenceContext::set_sparse_stats(SelectionObserver* stats) {
+  if (!sparse_ && stats) sparse_ = std::make_unique<SparseAttention>(options_.sparse, selector_shape(model_.config(), options_));
+  if (sparse_) sparse_->set_observer(stats);
 }
 
 void InferenceContext::reset() {
@@ -68,6 +88,7 @@ void InferenceContext::reset() {
   for (auto& s : memory_k_) std::fill(s.begin(), s.end(), 0.0f);
   for (auto& s : memory_v_) std::fill(s.begin(), s.end(), 0.0f);
   position_ = 0;
+  if (sparse_) sparse_->reset();
 }
 
 void InferenceContext::fill_synthetic(int64_t tokens, uint64_t seed) {
@@ -75,6 +96,7 @@ void InferenceContext::fill_synthetic(int64_t tokens, uint64_t seed) {
   require(position_ + tokens <= max_context_, "a depth of ", position_ + tokens, " tokens passes the context limit of ",
           max_context_, " (raise --ctx-size)");
   Rng rng(seed);
+  const int64_t start = position_;
   const int64_t chunk = 256;
   std::vector<float> k(static_cast<size_t>(chunk * c.kv_dim())), v(k.size());
   for (int64_t done = 0; done < tokens; done += chunk) {
@@ -90,6 +112,17 @@ void InferenceContext::fill_synthetic(int64_t tokens, uint64_t seed) {
   for (auto& state : memory_v_)
     for (float& s : state) s = rng.normal();
   position_ += tokens;
+  // A selector that observes the prompt (SnapKV) sees random queries for its window, as if the synthetic
+  // tokens had been a prompt.
+  if (sparse_ && start == 0 && tokens > 0) {
+    const int64_t rows = std::min<int64_t>(tokens, std::max<int64_t>(1, options_.sparse.snap_window));
+    std::vector<float> q(static_cast<size_t>(rows * c.q_dim()));
+    const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
+    for (int64_t layer = 0; layer < c.num_layers; ++layer) {
+      for (auto& e : q) e = rng.normal();
+      sparse_->observe_prompt(layer, q.data(), rows, tokens - rows, cache_, scale);
+    }
+  }
 }
 
 void InferenceContext::forward(std::span<const int32_t> tokens, LogitRows rows, std::vector<float>& logits) {
@@ -102,6 +135,7 @@ void InferenceContext::forward(std::span<const int32_t> tokens, LogitRows rows, 
   require(position_ + n <= max_context_, "the sequence would reach ", position_ + n,
           " tokens, past the context limit of ", max_context_, " (max_position_embeddings or --ctx-size)");
 
+  const auto forward_start = Clock::now();
   const int64_t h = c.hidden_size;
   std::vector<float> x(static_cast<size_t>(n * h));
   for (int64_t t = 0; t < n; ++t)
@@ -116,14 +150,17 @@ void InferenceContext::forward(std::span<const int32_t> tokens, LogitRows rows, 
 
   if (rows == LogitRows::None) {
     logits.clear();
+    timings_.total_seconds += seconds_since(forward_start);
     return;
   }
   const int64_t first = rows == LogitRows::All ? 0 : n - 1;
   const int64_t count = n - first;
   normed_.resize(static_cast<size_t>(count * h));
   rms_norm(x.data() + first * h, w.final_norm.data(), count, h, static_cast<float>(c.rms_norm_eps), normed_.data());
-  logits.resize(static_cast<size_t>(count * c.vocab_size));
-  matmul(normed_.data(), count, w.lm_head, nullptr, logits.data());
+  Linear head;
+  head.weight = w.lm_head;
+  linear(normed_.data(), count, head, logits);
+  timings_.total_seconds += seconds_since(forward_start);
 }
 
 void InferenceContext::attention_block(int64_t layer, int64_t n, std::vector<float>& x) {
@@ -167,10 +204,17 @@ void InferenceContext::attention_block(int64_t layer, int64_t n, std::vector<flo
   attn_.resize(static_cast<size_t>(n * c.q_dim()));
   const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
   // Prompt blocks go through the GEMM-tiled kernel; single decode steps through the per-query one.
-  if (n >= kTiledAttentionMinTokens)
+  const auto attention_start = Clock::now();
+  if (sparse_) {
+    // Selection sees the keys exactly as attention reads them: post-memory, post-RoPE, stored.
+    sparse_->attention(layer, q_.data(), n, position0, cache_, scale, attn_.data());
+    sparse_->after_attention(layer, q_.data(), n, position0, cache_, scale);
+  } else if (n >= kTiledAttentionMinTokens) {
     causal_attention_tiled(q_.data(), n, position0, cache_, layer, c.num_heads, scale, attn_.data());
-  else
+  } else {
     causal_attention(q_.data(), n, position0, cache_, layer, c.num_heads, scale, attn_.data());
+  }
+  timings_.attention_seconds += seconds_since(attention_start);
   if (c.output_gate) multiply_by_sigmoid(attn_.data(), out_gate_.data(), n * c.q_dim());
 
   linear(attn_.data(), n, lw.o, proj_);

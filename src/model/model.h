@@ -11,6 +11,8 @@
 #include "io/model_dir.h"
 #include "kernels/cpu/rope.h"
 #include "model/weights.h"
+#include "sparse/sparse_attention.h"
+#include "sparse/sparse_config.h"
 
 namespace ratkv {
 
@@ -38,9 +40,22 @@ struct InferenceOptions {
   // rounds it after every call, as the RAT+ reference's decode cache does.
   DType memory_state_dtype = DType::F32;
   int64_t max_context = 0;  // tokens; 0 means the model's max_position_embeddings
+  // Query-aware sparse attention (src/sparse/, docs/sparse.md). Dense by default: the dense path is then
+  // exactly the one without sparse support.
+  SparseConfig sparse;
 };
 
+
 enum class LogitRows { None, Last, All };
+
+// Wall time spent in each part of the forward calls of a context, summed since the last reset: what
+// `ratkv bench` reports as the GEMM rate and the per-token attention time.
+struct ForwardTimings {
+  double matmul_seconds = 0.0;     // every projection and the LM head
+  double attention_seconds = 0.0;  // attention over the cache (selection included)
+  double total_seconds = 0.0;      // whole forward calls
+  double matmul_flops = 0.0;       // 2 x multiply-adds of those projections
+};
 
 class InferenceContext {
  public:
@@ -62,19 +77,34 @@ class InferenceContext {
   // the values.
   void fill_synthetic(int64_t tokens, uint64_t seed);
 
+  // Attaches a diagnostics collector, e.g. a SparseStats (null detaches); it sees every decode step's
+  // selections, dense layers and dense contexts included.
+  void set_sparse_stats(SelectionObserver* stats);
+  // The sparse attention engine, or null for a dense context without stats.
+  const SparseAttention* sparse() const { return sparse_.get(); }
+  void reset_sparse_counters() {
+    if (sparse_) sparse_->reset_counters();
+  }
+
+  const ForwardTimings& timings() const { return timings_; }
+  void reset_timings() { timings_ = {}; }
+
   // Forgets the sequence: empty cache, zero memory state, position 0.
   void reset();
 
  private:
   void attention_block(int64_t layer, int64_t n, std::vector<float>& x);
   void ffn_block(int64_t layer, int64_t n, std::vector<float>& x);
+  void linear(const float* x, int64_t n, const Linear& l, std::vector<float>& y);
 
   const Model& model_;
   InferenceOptions options_;
   int64_t max_context_;
   int64_t position_ = 0;
+  ForwardTimings timings_;
   KvCache cache_;
   std::vector<std::vector<float>> memory_k_, memory_v_;  // [layer][kv_dim]
+  std::unique_ptr<SparseAttention> sparse_;
   // Scratch buffers reused across calls.
   std::vector<float> normed_, q_, k_, v_, gate_, out_gate_, attn_, proj_, ffn_a_, ffn_b_;
 };

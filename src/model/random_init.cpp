@@ -16,7 +16,8 @@ namespace ratkv {
 
 void write_random_model(const std::string& dir, const ModelConfig& config, const RandomInitOptions& options) {
   config.validate(dir + "/config.json");
-  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) fail("cannot create directory ", dir, ": ", std::strerror(errno));
+  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
+    fail("cannot create directory ", dir, ": ", std::strerror(errno));
 
   Rng rng(options.seed);
   const std::vector<ExpectedTensor> expected = expected_tensors(config);
@@ -31,9 +32,12 @@ void write_random_model(const std::string& dir, const ModelConfig& config, const
     const bool is_bias = e.name.ends_with(".bias");
     std::vector<float> values(static_cast<size_t>(numel));
     for (float& v : values) {
-      if (is_norm) v = 1.0f + options.norm_noise * rng.normal();
-      else if (is_bias) v = options.bias_std * rng.normal();
-      else v = options.weight_std * rng.normal();
+      if (is_norm)
+        v = 1.0f + options.norm_noise * rng.normal();
+      else if (is_bias)
+        v = options.bias_std * rng.normal();
+      else
+        v = options.weight_std * rng.normal();
     }
     storage.emplace_back(static_cast<size_t>(numel) * dtype_size(options.dtype));
     convert_from_f32(values.data(), values.size(), options.dtype, storage.back().data());

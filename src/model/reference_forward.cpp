@@ -15,7 +15,8 @@ Vec apply_linear(const Linear& l, const Vec& x) {
   Vec y(static_cast<size_t>(w.rows));
   for (int64_t r = 0; r < w.rows; ++r) {
     double sum = l.bias.empty() ? 0.0 : l.bias[static_cast<size_t>(r)];
-    for (int64_t c = 0; c < w.cols; ++c) sum += load_as_f32(w.row(r), static_cast<size_t>(c), w.dtype) * x[static_cast<size_t>(c)];
+    for (int64_t c = 0; c < w.cols; ++c)
+      sum += load_as_f32(w.row(r), static_cast<size_t>(c), w.dtype) * x[static_cast<size_t>(c)];
     y[static_cast<size_t>(r)] = sum;
   }
   return y;
@@ -31,7 +32,9 @@ Vec rms_norm(const Vec& x, const std::vector<float>& weight, double eps) {
   return y;
 }
 
-double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+double sigmoid(double x) {
+  return 1.0 / (1.0 + std::exp(-x));
+}
 
 // rotate_half RoPE of one head vector at `position` (frequencies from the engine's Rope, which follows
 // transformers' f32 computation; the rotation itself is done here in double).
@@ -48,8 +51,8 @@ void rotate(double* head, int64_t dim, int64_t position, const std::vector<float
 
 }  // namespace
 
-std::vector<float> reference_forward(const ModelConfig& c, const ModelWeights& w, const std::vector<int32_t>& tokens,
-                                     const ReferenceOptions& options) {
+std::vector<float> reference_forward(const ModelConfig& c, const ModelWeights& w,
+                                     const std::vector<int32_t>& tokens, const ReferenceOptions& options) {
   const int64_t n = static_cast<int64_t>(tokens.size());
   const int64_t hd = c.head_dim;
   const int64_t group = c.num_heads / c.num_kv_heads;
@@ -59,8 +62,8 @@ std::vector<float> reference_forward(const ModelConfig& c, const ModelWeights& w
   std::vector<Vec> x(static_cast<size_t>(n), Vec(static_cast<size_t>(c.hidden_size)));
   for (int64_t t = 0; t < n; ++t)
     for (int64_t i = 0; i < c.hidden_size; ++i)
-      x[static_cast<size_t>(t)][static_cast<size_t>(i)] =
-          load_as_f32(w.embedding.row(tokens[static_cast<size_t>(t)]), static_cast<size_t>(i), w.embedding.dtype);
+      x[static_cast<size_t>(t)][static_cast<size_t>(i)] = load_as_f32(
+          w.embedding.row(tokens[static_cast<size_t>(t)]), static_cast<size_t>(i), w.embedding.dtype);
 
   for (int64_t layer = 0; layer < c.num_layers; ++layer) {
     const LayerWeights& lw = w.layers[static_cast<size_t>(layer)];
@@ -94,8 +97,10 @@ std::vector<float> reference_forward(const ModelConfig& c, const ModelWeights& w
         }
       }
       if (c.output_gate) og[ts] = apply_linear(lw.output_gate, u);
-      for (int64_t head = 0; head < c.num_heads; ++head) rotate(&q[ts][static_cast<size_t>(head * hd)], hd, t, inv_freq);
-      for (int64_t head = 0; head < c.num_kv_heads; ++head) rotate(&k[ts][static_cast<size_t>(head * hd)], hd, t, inv_freq);
+      for (int64_t head = 0; head < c.num_heads; ++head)
+        rotate(&q[ts][static_cast<size_t>(head * hd)], hd, t, inv_freq);
+      for (int64_t head = 0; head < c.num_kv_heads; ++head)
+        rotate(&k[ts][static_cast<size_t>(head * hd)], hd, t, inv_freq);
       // What the cache stores.
       for (double& e : k[ts]) e = round_to(options.kv_dtype, static_cast<float>(e));
       for (double& e : v[ts]) e = round_to(options.kv_dtype, static_cast<float>(e));
@@ -121,7 +126,8 @@ std::vector<float> reference_forward(const ModelConfig& c, const ModelWeights& w
         for (double& s : scores) total += (s = std::exp(s - max_score));
         for (size_t j = 0; j <= ts; ++j)
           for (int64_t i = 0; i < hd; ++i)
-            attn[static_cast<size_t>(head * hd + i)] += scores[j] / total * v[j][static_cast<size_t>(kv_head * hd + i)];
+            attn[static_cast<size_t>(head * hd + i)] +=
+                scores[j] / total * v[j][static_cast<size_t>(kv_head * hd + i)];
       }
       if (c.output_gate)
         for (size_t i = 0; i < attn.size(); ++i) attn[i] *= sigmoid(og[ts][i]);
@@ -153,7 +159,8 @@ std::vector<float> reference_forward(const ModelConfig& c, const ModelWeights& w
     for (int64_t r = 0; r < c.vocab_size; ++r) {
       double sum = 0.0;
       for (int64_t i = 0; i < c.hidden_size; ++i)
-        sum += load_as_f32(w.lm_head.row(r), static_cast<size_t>(i), w.lm_head.dtype) * u[static_cast<size_t>(i)];
+        sum += load_as_f32(w.lm_head.row(r), static_cast<size_t>(i), w.lm_head.dtype) *
+               u[static_cast<size_t>(i)];
       logits[static_cast<size_t>(t * c.vocab_size + r)] = static_cast<float>(sum);
     }
   }

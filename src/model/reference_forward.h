@@ -18,6 +18,7 @@ struct ReferenceOptions {
 
 // Logits [tokens, vocab] of the whole sequence processed from position 0.
 std::vector<float> reference_forward(const ModelConfig& config, const ModelWeights& weights,
-                                     const std::vector<int32_t>& tokens, const ReferenceOptions& options = {});
+                                     const std::vector<int32_t>& tokens,
+                                     const ReferenceOptions& options = {});
 
 }  // namespace ratkv

@@ -13,8 +13,12 @@ std::string shape_string(const std::vector<int64_t>& shape) {
   return s + "]";
 }
 
-std::string hf_layer(int64_t i) { return "model.layers." + std::to_string(i) + "."; }
-std::string rat_layer(int64_t i) { return "backbone.layers." + std::to_string(i) + "."; }
+std::string hf_layer(int64_t i) {
+  return "model.layers." + std::to_string(i) + ".";
+}
+std::string rat_layer(int64_t i) {
+  return "backbone.layers." + std::to_string(i) + ".";
+}
 
 class Binder {
  public:
@@ -41,7 +45,8 @@ class Binder {
 
   // Rows [first, first+count) of a matrix of the given full shape: how fused projections are split
   // without copying.
-  WeightView rows_of(const std::string& name, const std::vector<int64_t>& shape, int64_t first, int64_t count) {
+  WeightView rows_of(const std::string& name, const std::vector<int64_t>& shape, int64_t first,
+                     int64_t count) {
     const SafetensorsTensor& t = tensor(name, shape);
     WeightView view;
     view.dtype = *t.dtype;
@@ -100,7 +105,8 @@ void bind_hf_layer(Binder& b, const ModelConfig& c, int64_t i, LayerWeights& lw)
   lw.k = b.linear(p + "self_attn.k_proj", c.kv_dim(), h, c.attention_bias);
   lw.v = b.linear(p + "self_attn.v_proj", c.kv_dim(), h, c.attention_bias);
   lw.o = b.linear(p + "self_attn.o_proj", h, c.q_dim(), c.attention_bias);
-  if (c.layer_has_memory(i)) lw.memory_gate = b.linear(p + "self_attn.fgate_proj", c.kv_dim(), h, c.memory_gate_bias);
+  if (c.layer_has_memory(i))
+    lw.memory_gate = b.linear(p + "self_attn.fgate_proj", c.kv_dim(), h, c.memory_gate_bias);
   if (c.output_gate) lw.output_gate = b.linear(p + "self_attn.ogate_proj", c.q_dim(), h, false);
   lw.ffn_gate = b.linear(p + "mlp.gate_proj", c.intermediate_size, h, c.mlp_bias);
   lw.ffn_up = b.linear(p + "mlp.up_proj", c.intermediate_size, h, c.mlp_bias);
@@ -130,8 +136,8 @@ void bind_ratplus_layer(Binder& b, const ModelConfig& c, int64_t i, LayerWeights
   lw.k.weight = b.rows_of(p + "in_proj.weight", fused, 2 * d, d);
   lw.v.weight = b.rows_of(p + "in_proj.weight", fused, 3 * d, d);
   if (memory) {
-    lw.memory_gate.weight =
-        split_gate ? b.matrix(p + "fgate_proj.weight", d, d) : b.rows_of(p + "in_proj.weight", fused, 4 * d, d);
+    lw.memory_gate.weight = split_gate ? b.matrix(p + "fgate_proj.weight", d, d)
+                                       : b.rows_of(p + "in_proj.weight", fused, 4 * d, d);
   }
   lw.o.weight = b.matrix(p + "out_proj.weight", d, d);
   const std::string f = rat_layer(i) + "hidden_layer.";
@@ -177,7 +183,9 @@ ModelWeights bind_weights(const ModelDirectory& dir) {
 std::vector<ExpectedTensor> expected_tensors(const ModelConfig& c) {
   std::vector<ExpectedTensor> out;
   const int64_t h = c.hidden_size, inter = c.intermediate_size;
-  auto add = [&](std::string name, std::vector<int64_t> shape) { out.push_back({std::move(name), std::move(shape)}); };
+  auto add = [&](std::string name, std::vector<int64_t> shape) {
+    out.push_back({std::move(name), std::move(shape)});
+  };
   if (c.family == Family::RatPlus) {
     add("embedding.wte.weight", {c.vocab_size, h});
     for (int64_t i = 0; i < c.num_layers; ++i) {

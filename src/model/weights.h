@@ -39,7 +39,7 @@ struct ModelWeights {
   WeightView lm_head;    // [vocab, hidden]; the embedding when tied
   std::vector<float> final_norm;
   std::vector<LayerWeights> layers;
-  DType dtype = DType::F32;  // dtype of the largest matrices, for reports
+  DType dtype = DType::F32;                       // dtype of the largest matrices, for reports
   std::vector<std::unique_ptr<uint8_t[]>> owned;  // copies of misaligned matrices
 };
 

@@ -6,18 +6,25 @@ namespace ratkv {
 
 std::string_view dtype_name(DType t) {
   switch (t) {
-    case DType::F32: return "F32";
-    case DType::BF16: return "BF16";
-    case DType::F16: return "F16";
+    case DType::F32:
+      return "F32";
+    case DType::BF16:
+      return "BF16";
+    case DType::F16:
+      return "F16";
   }
   return "?";
 }
 
 bool parse_dtype(std::string_view name, DType* out) {
-  if (name == "F32" || name == "f32" || name == "float32") *out = DType::F32;
-  else if (name == "BF16" || name == "bf16" || name == "bfloat16") *out = DType::BF16;
-  else if (name == "F16" || name == "f16" || name == "float16") *out = DType::F16;
-  else return false;
+  if (name == "F32" || name == "f32" || name == "float32")
+    *out = DType::F32;
+  else if (name == "BF16" || name == "bf16" || name == "bfloat16")
+    *out = DType::BF16;
+  else if (name == "F16" || name == "f16" || name == "float16")
+    *out = DType::F16;
+  else
+    return false;
   return true;
 }
 

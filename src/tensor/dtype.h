@@ -13,11 +13,15 @@ namespace ratkv {
 
 enum class DType : uint8_t { F32, BF16, F16 };
 
-inline size_t dtype_size(DType t) { return t == DType::F32 ? 4 : 2; }
-std::string_view dtype_name(DType t);          // "F32", "BF16", "F16" (safetensors spelling)
+inline size_t dtype_size(DType t) {
+  return t == DType::F32 ? 4 : 2;
+}
+std::string_view dtype_name(DType t);                 // "F32", "BF16", "F16" (safetensors spelling)
 bool parse_dtype(std::string_view name, DType* out);  // accepts the safetensors spelling and lower case
 
-inline float bf16_to_f32(uint16_t bits) { return std::bit_cast<float>(static_cast<uint32_t>(bits) << 16); }
+inline float bf16_to_f32(uint16_t bits) {
+  return std::bit_cast<float>(static_cast<uint32_t>(bits) << 16);
+}
 
 inline uint16_t f32_to_bf16(float value) {
   uint32_t bits = std::bit_cast<uint32_t>(value);
@@ -27,11 +31,15 @@ inline uint16_t f32_to_bf16(float value) {
 }
 
 // Rounds an f32 to the nearest bf16 and back: what storing in a bf16 cache does to a value.
-inline float round_to_bf16(float value) { return bf16_to_f32(f32_to_bf16(value)); }
+inline float round_to_bf16(float value) {
+  return bf16_to_f32(f32_to_bf16(value));
+}
 
 float f16_to_f32(uint16_t bits);
 uint16_t f32_to_f16(float value);
-inline float round_to_f16(float value) { return f16_to_f32(f32_to_f16(value)); }
+inline float round_to_f16(float value) {
+  return f16_to_f32(f32_to_f16(value));
+}
 
 // The value an f32 becomes when stored as type t and read back.
 inline float round_to(DType t, float value) {

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "base/error.h"
-#include "base/mapped_file.h"
 #include "base/json.h"
+#include "base/mapped_file.h"
 #include "io/model_config.h"
 #include "io/safetensors.h"
 

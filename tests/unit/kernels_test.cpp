@@ -55,7 +55,8 @@ TEST(Kernels, RmsNormMatchesDefinition) {
       double ms = 0;
       for (int64_t i = 0; i < width; ++i) ms += double(x[r * width + i]) * x[r * width + i];
       const double inv = 1.0 / std::sqrt(ms / width + 1e-6);
-      for (int64_t i = 0; i < width; ++i) expected[r * width + i] = static_cast<float>(x[r * width + i] * inv * w[i]);
+      for (int64_t i = 0; i < width; ++i)
+        expected[r * width + i] = static_cast<float>(x[r * width + i] * inv * w[i]);
     }
     EXPECT_LT(testing::relative_error(y, expected), 1e-6) << width;
   }
@@ -63,7 +64,8 @@ TEST(Kernels, RmsNormMatchesDefinition) {
 
 TEST(Kernels, MemoryScanMatchesRecurrence) {
   const int64_t n = 23, width = 13;
-  const auto f = random_vector(n * width, 1), k0 = random_vector(n * width, 2), v0 = random_vector(n * width, 3);
+  const auto f = random_vector(n * width, 1), k0 = random_vector(n * width, 2),
+             v0 = random_vector(n * width, 3);
   auto k = k0, v = v0;
   std::vector<float> sk(width, 0.5f), sv(width, -0.25f);
   memory_scan(f.data(), k.data(), v.data(), n, width, sk.data(), sv.data());
@@ -109,7 +111,8 @@ TEST(Kernels, AttentionKernelsMatchPlainSoftmax) {
             double mx = -1e300, sum = 0;
             for (int64_t j = 0; j <= last; ++j) {
               double dot = 0;
-              for (int64_t d = 0; d < dim; ++d) dot += double(q[(i * heads + h) * dim + d]) * k[(j * kv_heads + g) * dim + d];
+              for (int64_t d = 0; d < dim; ++d)
+                dot += double(q[(i * heads + h) * dim + d]) * k[(j * kv_heads + g) * dim + d];
               s[j] = dot * scale;
               mx = std::max(mx, s[j]);
             }
@@ -122,7 +125,8 @@ TEST(Kernels, AttentionKernelsMatchPlainSoftmax) {
           }
         }
         EXPECT_LT(testing::relative_error(tiled, expected), 1e-5) << "page " << page << " heads " << heads;
-        EXPECT_LT(testing::relative_error(per_query, expected), 1e-5) << "page " << page << " heads " << heads;
+        EXPECT_LT(testing::relative_error(per_query, expected), 1e-5)
+            << "page " << page << " heads " << heads;
       }
     }
   }

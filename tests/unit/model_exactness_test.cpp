@@ -1,7 +1,6 @@
 // The optimized forward pass against the plain reference (reference_forward.cpp), and token-by-token
 // decoding against prefill, on random tiny models of every family and option.
 #include <gtest/gtest.h>
-
 #include <omp.h>
 
 #include "model/model.h"
@@ -26,7 +25,8 @@ std::vector<Variant> variants() {
   for (Family family : {Family::Llama, Family::Olmo2, Family::RatPlus}) {
     const std::string f = family_name(family);
     out.push_back({f + "_plain", testing::tiny_config(family), DType::F32, DType::F32, 16});
-    out.push_back({f + "_bf16_weights_bf16_cache_page5", testing::tiny_config(family), DType::BF16, DType::BF16, 5});
+    out.push_back(
+        {f + "_bf16_weights_bf16_cache_page5", testing::tiny_config(family), DType::BF16, DType::BF16, 5});
     if (family != Family::RatPlus) {
       ModelConfig mha = testing::tiny_config(family, 4, 4, 10);
       mha.attention_bias = true;
@@ -57,12 +57,16 @@ std::vector<Variant> variants() {
   return out;
 }
 
-void PrintTo(const Variant& v, std::ostream* os) { *os << v.name; }
+void PrintTo(const Variant& v, std::ostream* os) {
+  *os << v.name;
+}
 
 // With an f32 cache the two implementations differ only by summation order. A 16-bit cache rounds the
 // keys and values both compute; an f32-vs-double difference can move a value across a rounding boundary
 // (one bf16/f16 ulp), so those variants get a looser bound.
-double prefill_tolerance(DType kv_dtype) { return kv_dtype == DType::F32 ? 1e-4 : 1e-3; }
+double prefill_tolerance(DType kv_dtype) {
+  return kv_dtype == DType::F32 ? 1e-4 : 1e-3;
+}
 
 class ModelExactness : public ::testing::TestWithParam<Variant> {};
 

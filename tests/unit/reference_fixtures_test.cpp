@@ -25,7 +25,8 @@ TEST_P(ReferenceFixture, PrefillLogitsMatch) {
   auto model = Model::load(dir);
   const auto ids = fixture_ids(dir);
   const NpyArray expected = read_npy(dir + "/logits.npy");
-  ASSERT_EQ(expected.shape, (std::vector<int64_t>{static_cast<int64_t>(ids.size()), model->config().vocab_size}));
+  ASSERT_EQ(expected.shape,
+            (std::vector<int64_t>{static_cast<int64_t>(ids.size()), model->config().vocab_size}));
   InferenceOptions options;
   options.kv_dtype = DType::F32;  // the references run in f32 / f64 throughout
   options.max_context = 64;       // llama_dynamic runs past its max_position_embeddings on purpose

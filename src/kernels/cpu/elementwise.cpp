@@ -32,7 +32,8 @@ void silu_mul(float* gate, const float* up, int64_t count) {
 
 void gelu_erf(float* x, int64_t count) {
 #pragma omp parallel for schedule(static) if (count > 65536)
-  for (int64_t i = 0; i < count; ++i) x[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * static_cast<float>(M_SQRT1_2)));
+  for (int64_t i = 0; i < count; ++i)
+    x[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * static_cast<float>(M_SQRT1_2)));
 }
 
 void multiply_by_sigmoid(float* x, const float* gate, int64_t count) {

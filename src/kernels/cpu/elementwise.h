@@ -17,6 +17,8 @@ void gelu_erf(float* x, int64_t count);
 // x[i] *= sigmoid(gate[i]): RAT+'s output gate.
 void multiply_by_sigmoid(float* x, const float* gate, int64_t count);
 
-inline float sigmoid(float x) { return 1.0f / (1.0f + __builtin_expf(-x)); }
+inline float sigmoid(float x) {
+  return 1.0f / (1.0f + __builtin_expf(-x));
+}
 
 }  // namespace ratkv

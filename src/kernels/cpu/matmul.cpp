@@ -22,24 +22,28 @@ void use_single_threaded_blas() {
 #if defined(__AVX512F__)
 inline __m512 load16(const uint8_t* p, DType t) {
   switch (t) {
-    case DType::F32: return _mm512_loadu_ps(reinterpret_cast<const float*>(p));
+    case DType::F32:
+      return _mm512_loadu_ps(reinterpret_cast<const float*>(p));
     case DType::BF16: {
       __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
       return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
     }
-    case DType::F16: return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+    case DType::F16:
+      return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
   }
   return _mm512_setzero_ps();
 }
 
 inline __m512 load16_masked(const uint8_t* p, DType t, __mmask16 mask) {
   switch (t) {
-    case DType::F32: return _mm512_maskz_loadu_ps(mask, reinterpret_cast<const float*>(p));
+    case DType::F32:
+      return _mm512_maskz_loadu_ps(mask, reinterpret_cast<const float*>(p));
     case DType::BF16: {
       __m256i h = _mm256_maskz_loadu_epi16(mask, p);
       return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
     }
-    case DType::F16: return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask, p));
+    case DType::F16:
+      return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask, p));
   }
   return _mm512_setzero_ps();
 }
@@ -85,7 +89,8 @@ void gemv_rows_scalar(const float* x, const WeightView& w, int64_t r0, int64_t r
     float partial[8] = {};
     int64_t k = 0;
     for (; k + 8 <= w.cols; k += 8)
-      for (int i = 0; i < 8; ++i) partial[i] += load_as_f32(row, static_cast<size_t>(k + i), w.dtype) * x[k + i];
+      for (int i = 0; i < 8; ++i)
+        partial[i] += load_as_f32(row, static_cast<size_t>(k + i), w.dtype) * x[k + i];
     float sum = 0.0f;
     for (int i = 0; i < 8; ++i) sum += partial[i];
     for (; k < w.cols; ++k) sum += load_as_f32(row, static_cast<size_t>(k), w.dtype) * x[k];
@@ -93,9 +98,9 @@ void gemv_rows_scalar(const float* x, const WeightView& w, int64_t r0, int64_t r
   }
 }
 
-constexpr int64_t kGemvRowBlock = 64;   // rows of W per GEMV task
-constexpr int64_t kTileRows = 64;       // rows of W per GEMM tile (the unit of parallel work)
-constexpr int64_t kTileTokens = 512;    // tokens per sgemm call
+constexpr int64_t kGemvRowBlock = 64;  // rows of W per GEMV task
+constexpr int64_t kTileRows = 64;      // rows of W per GEMM tile (the unit of parallel work)
+constexpr int64_t kTileTokens = 512;   // tokens per sgemm call
 
 }  // namespace
 
@@ -157,7 +162,8 @@ void matmul_reference(const float* x, int64_t n, const WeightView& w, const floa
     for (int64_t r = 0; r < w.rows; ++r) {
       double sum = 0.0;
       for (int64_t k = 0; k < w.cols; ++k)
-        sum += static_cast<double>(load_as_f32(w.row(r), static_cast<size_t>(k), w.dtype)) * x[t * w.cols + k];
+        sum +=
+            static_cast<double>(load_as_f32(w.row(r), static_cast<size_t>(k), w.dtype)) * x[t * w.cols + k];
       if (bias) sum += bias[r];
       y[t * w.rows + r] = static_cast<float>(sum);
     }

@@ -54,12 +54,14 @@ std::vector<float> Rope::inv_freq(int64_t length) const {
   if (config_.type != RopeType::Dynamic || length <= max_positions_) return base_inv_freq_;
   const double dim = static_cast<double>(head_dim_);
   const double base = config_.theta * std::pow(config_.factor * static_cast<double>(length) /
-                                                   static_cast<double>(max_positions_) - (config_.factor - 1.0),
+                                                       static_cast<double>(max_positions_) -
+                                                   (config_.factor - 1.0),
                                                dim / (dim - 2.0));
   return default_inv_freq(base, head_dim_);
 }
 
-void Rope::apply(float* x, int64_t n, int64_t heads, int64_t position0, const std::vector<float>& inv_freq) const {
+void Rope::apply(float* x, int64_t n, int64_t heads, int64_t position0,
+                 const std::vector<float>& inv_freq) const {
   const int64_t half = head_dim_ / 2;
 #pragma omp parallel for schedule(static) if (n > 8)
   for (int64_t r = 0; r < n; ++r) {

@@ -1,0 +1,120 @@
+#include "sparse/selection_util.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+
+namespace ratkv {
+
+void top_k(const float* scores, std::vector<int64_t>& candidates, int64_t k, std::vector<int64_t>& out) {
+  out.clear();
+  const int64_t n = static_cast<int64_t>(candidates.size());
+  if (k <= 0) return;
+  if (k < n) {
+    // A strict total order (score descending, then index ascending) makes the chosen set unique.
+    auto better = [scores](int64_t a, int64_t b) {
+      return scores[a] > scores[b] || (scores[a] == scores[b] && a < b);
+    };
+    std::nth_element(candidates.begin(), candidates.begin() + (k - 1), candidates.end(), better);
+    out.assign(candidates.begin(), candidates.begin() + k);
+  } else {
+    out.assign(candidates.begin(), candidates.end());
+  }
+  std::sort(out.begin(), out.end());
+}
+
+void select_units(int64_t n, int64_t first, int64_t local, int64_t k, const float* scores,
+                  std::vector<int64_t>& candidates, std::vector<int64_t>& chosen) {
+  const int64_t begin = middle_begin(n, first), end = middle_end(n, first, local);
+  const int64_t forced = n - (end - begin);
+  candidates.clear();
+  for (int64_t u = begin; u < end; ++u) candidates.push_back(u);
+  std::vector<int64_t>& picked = chosen;
+  top_k(scores, candidates, std::max<int64_t>(0, k - forced), picked);
+  // Merge the forced units (both ends) around the picked middle ones, keeping ascending order.
+  const int64_t middle_count = static_cast<int64_t>(picked.size());
+  picked.resize(static_cast<size_t>(middle_count + forced));
+  std::move_backward(picked.begin(), picked.begin() + middle_count, picked.begin() + begin + middle_count);
+  for (int64_t u = 0; u < begin; ++u) picked[static_cast<size_t>(u)] = u;
+  for (int64_t u = end; u < n; ++u) picked[static_cast<size_t>(begin + middle_count + (u - end))] = u;
+}
+
+void spans_of_range(int64_t begin, int64_t end, int64_t page_size, std::vector<TokenSpan>& spans) {
+  for (int64_t s = begin; s < end;) {
+    const int64_t count = std::min(end - s, page_size - s % page_size);
+    spans.push_back({s, count});
+    s += count;
+  }
+}
+
+void spans_of_units(const std::vector<int64_t>& units, int64_t unit_tokens, int64_t page_size, int64_t end,
+                    std::vector<TokenSpan>& spans) {
+  for (int64_t u : units)
+    spans_of_range(u * unit_tokens, std::min(end, (u + 1) * unit_tokens), page_size, spans);
+}
+
+void spans_of_tokens(const int64_t* tokens, int64_t count, int64_t page_size, std::vector<TokenSpan>& spans) {
+  for (int64_t i = 0; i < count;) {
+    const int64_t start = tokens[i];
+    int64_t run = 1;
+    while (i + run < count && tokens[i + run] == start + run && (start + run) % page_size != 0) ++run;
+    spans.push_back({start, run});
+    i += run;
+  }
+}
+
+float quest_bound(const float* q, const uint8_t* min_max, DType dtype, int64_t dim) {
+  const size_t elem = dtype_size(dtype);
+  const uint8_t* max = min_max + static_cast<size_t>(dim) * elem;
+#if defined(__AVX512F__)
+  auto load = [dtype](const uint8_t* p, __mmask16 mask) {
+    switch (dtype) {
+      case DType::F32:
+        return _mm512_maskz_loadu_ps(mask, reinterpret_cast<const float*>(p));
+      case DType::BF16:
+        return _mm512_castsi512_ps(
+            _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(mask, p)), 16));
+      case DType::F16:
+        return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask, p));
+    }
+    return _mm512_setzero_ps();
+  };
+  __m512 acc = _mm512_setzero_ps();
+  for (int64_t i = 0; i < dim; i += 16) {
+    const __mmask16 mask = dim - i >= 16 ? __mmask16(0xffff) : static_cast<__mmask16>((1u << (dim - i)) - 1);
+    const __m512 qv = _mm512_maskz_loadu_ps(mask, q + i);
+    const __m512 lo = _mm512_mul_ps(qv, load(min_max + i * elem, mask));
+    const __m512 hi = _mm512_mul_ps(qv, load(max + i * elem, mask));
+    acc = _mm512_add_ps(acc, _mm512_max_ps(lo, hi));
+  }
+  return _mm512_reduce_add_ps(acc);
+#else
+  float sum = 0.0f;
+  for (int64_t d = 0; d < dim; ++d) {
+    const float a = q[d] * load_as_f32(min_max, static_cast<size_t>(d), dtype);
+    const float b = q[d] * load_as_f32(max, static_cast<size_t>(d), dtype);
+    sum += std::max(a, b);
+  }
+  return sum;
+#endif
+}
+
+namespace {
+inline uint64_t mix64(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+}  // namespace
+
+float seeded_uniform(uint64_t seed, int64_t layer, int64_t unit, int64_t position, int64_t index) {
+  uint64_t h = mix64(seed);
+  h = mix64(h ^ static_cast<uint64_t>(layer));
+  h = mix64(h ^ static_cast<uint64_t>(unit));
+  h = mix64(h ^ static_cast<uint64_t>(position));
+  h = mix64(h ^ static_cast<uint64_t>(index));
+  return static_cast<float>(h >> 40) * 0x1.0p-24f;
+}
+
+}  // namespace ratkv

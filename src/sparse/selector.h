@@ -1,0 +1,97 @@
+#pragma once
+// The one selector interface. A selector sees a query (or the group of query heads it serves), the KV
+// cache of one layer — the post-memory, post-RoPE keys exactly as attention reads them, plus the page
+// metadata — and the position; it returns the tokens that query attends to, as TokenSpans in increasing
+// order. Nothing else reaches it: no model config, no memory state, no layer type. That is why an
+// attention model and a memory model run the identical selection code (tests/unit/sparse_model_test.cpp).
+//
+// A new method is one file implementing Selector, one line in registry.cpp, and its tests.
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "attention/attend.h"
+#include "cache/kv_cache.h"
+#include "sparse/sparse_config.h"
+
+namespace ratkv {
+
+// One selection. queries: [num_queries][head_dim] f32 post-RoPE, the query heads served by this selection:
+// the whole GQA group of kv_head (one selection per KV head, scores aggregated by max over the group), or
+// one query head (per-query-head mode). unit identifies the selection's owner for per-unit state and
+// seeds: the KV head, or the query head in per-query-head mode.
+struct SelectRequest {
+  const KvCache* cache = nullptr;
+  int64_t layer = 0;
+  int64_t kv_head = 0;
+  int64_t unit = 0;
+  const float* queries = nullptr;
+  int64_t num_queries = 1;
+  int64_t position = 0;  // t: tokens [0, t] are visible (the query's own key is already in the cache)
+  int64_t budget = 0;    // resolved token budget, forced tokens included
+  float scale = 1.0f;    // softmax scale 1/sqrt(head_dim), for selectors that score by attention mass
+};
+
+// Per-thread scratch reused across calls so that decode does no heap allocation once warm.
+struct SelectScratch {
+  std::vector<float> scores;
+  std::vector<float> scores2;
+  std::vector<int64_t> indices;
+  std::vector<int64_t> chosen;
+  std::vector<float> attention;  // attend() scratch
+  uint64_t metadata_bytes = 0;   // metadata read by the selections made with this scratch
+};
+
+// The prompt a selector may observe once at its end (SnapKV): queries of the last forward block.
+// q: [n][num_heads * head_dim] post-RoPE, rows at positions position0 .. position0 + n - 1.
+struct PromptView {
+  const KvCache* cache = nullptr;
+  int64_t layer = 0;
+  const float* q = nullptr;
+  int64_t n = 0;
+  int64_t position0 = 0;
+  int64_t num_heads = 0;
+  float scale = 1.0f;
+};
+
+class Selector {
+ public:
+  virtual ~Selector() = default;
+  // Tokens of [0, position] the request attends to, as ascending spans within pages. Called concurrently
+  // for different units: must not modify the selector.
+  virtual void select(const SelectRequest& r, SelectScratch& scratch,
+                      std::vector<TokenSpan>& spans) const = 0;
+  // Whether a budget at least the visible length means "dense" (the engine then skips select()).
+  virtual bool uses_budget() const { return true; }
+  // Whether prompt queries (forward blocks of more than one token) go through select() too.
+  virtual bool at_prefill() const { return false; }
+  // Whether single-token decode steps go through select().
+  virtual bool at_decode() const { return true; }
+  // Called once per layer at the end of the prompt (the forward call that starts the sequence).
+  virtual void observe_prompt(const PromptView& prompt) {}
+  // Forgets per-sequence state.
+  virtual void reset() {}
+};
+
+struct SelectorShape {
+  int64_t num_layers = 0;
+  int64_t num_heads = 0;
+  int64_t num_kv_heads = 0;
+  int64_t head_dim = 0;
+  int64_t page_size = 16;
+};
+
+// The registry: the selector of config.method (dense included).
+std::unique_ptr<Selector> make_selector(const SparseConfig& config, const SelectorShape& shape);
+
+// One factory per method file.
+std::unique_ptr<Selector> make_dense_selector(const SparseConfig& c, const SelectorShape& s);
+std::unique_ptr<Selector> make_streaming_selector(const SparseConfig& c, const SelectorShape& s);
+std::unique_ptr<Selector> make_dilated_selector(const SparseConfig& c, const SelectorShape& s);
+std::unique_ptr<Selector> make_quest_selector(const SparseConfig& c, const SelectorShape& s);
+std::unique_ptr<Selector> make_moba_selector(const SparseConfig& c, const SelectorShape& s);
+std::unique_ptr<Selector> make_snapkv_selector(const SparseConfig& c, const SelectorShape& s);
+std::unique_ptr<Selector> make_oracle_selector(const SparseConfig& c, const SelectorShape& s);
+std::unique_ptr<Selector> make_random_selector(const SparseConfig& c, const SelectorShape& s);
+
+}  // namespace ratkv

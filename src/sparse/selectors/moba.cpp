@@ -1,0 +1,75 @@
+// moba (Lu et al. 2025), training-free as in the seed paper: blocks of `moba_block` tokens aligned from
+// position 0; a block's representative is the mean of its stored keys (f32, from the page sums kept by
+// the cache); a history block scores q·mean (f32, no 1/√d; max over a GQA group). The current block
+// (causal: only tokens ≤ t) and the other `local_units - 1` most recent blocks, and the first
+// `first_units` blocks, are forced; the best-scoring complete history blocks fill the rest of
+// K = max(1, floor(budget / moba_block)) blocks — the current block counts in K, as in MoBA's top-k.
+// Runs on prompt queries; on decode steps only with moba_decode (MoBA itself decodes densely).
+#include <algorithm>
+#include <limits>
+
+#include "attention/attend.h"
+#include "sparse/selection_util.h"
+#include "sparse/selector.h"
+
+namespace ratkv {
+
+namespace {
+class MobaSelector final : public Selector {
+ public:
+  MobaSelector(const SparseConfig& c, const SelectorShape& s)
+      : c_(c), shape_(s), block_(c.moba_block > 0 ? c.moba_block : s.page_size) {}
+
+  void select(const SelectRequest& r, SelectScratch& scratch, std::vector<TokenSpan>& spans) const override {
+    const KvCache& cache = *r.cache;
+    const int64_t dim = shape_.head_dim, page = shape_.page_size, pages_per_block = block_ / page;
+    const int64_t end = r.position + 1, n = (end + block_ - 1) / block_;
+    const int64_t begin = middle_begin(n, c_.first_units),
+                  stop = middle_end(n, c_.first_units, c_.local_units);
+    auto& scores = scratch.scores;
+    auto& mean = scratch.scores2;
+    scores.resize(static_cast<size_t>(n));
+    mean.resize(static_cast<size_t>(dim));
+    const float inv = 1.0f / static_cast<float>(block_);
+    for (int64_t b = begin; b < stop; ++b) {  // every block before the current one is complete
+      if (c_.random_scores) {
+        scores[static_cast<size_t>(b)] = seeded_uniform(c_.random_seed, r.layer, r.unit, r.position, b);
+        continue;
+      }
+      std::fill(mean.begin(), mean.end(), 0.0f);
+      for (int64_t p = b * pages_per_block; p < (b + 1) * pages_per_block; ++p) {
+        const float* sum = cache.key_sum(r.layer, p, r.kv_head);
+        for (int64_t d = 0; d < dim; ++d) mean[static_cast<size_t>(d)] += sum[d];
+      }
+      for (float& m : mean) m *= inv;
+      float best = -std::numeric_limits<float>::infinity();
+      for (int64_t i = 0; i < r.num_queries; ++i) {
+        const float* q = r.queries + i * dim;
+        float s = 0.0f;
+        for (int64_t d = 0; d < dim; ++d) s += q[d] * mean[static_cast<size_t>(d)];
+        best = std::max(best, s);
+      }
+      scores[static_cast<size_t>(b)] = best;
+    }
+    if (!c_.random_scores)
+      scratch.metadata_bytes += static_cast<uint64_t>((stop - begin) * pages_per_block * dim * 4);
+    select_units(n, c_.first_units, c_.local_units, std::max<int64_t>(1, r.budget / block_), scores.data(),
+                 scratch.indices, scratch.chosen);
+    spans.clear();
+    spans_of_units(scratch.chosen, block_, page, end, spans);
+  }
+  bool at_prefill() const override { return true; }
+  bool at_decode() const override { return c_.moba_decode; }
+
+ private:
+  SparseConfig c_;
+  SelectorShape shape_;
+  int64_t block_;
+};
+}  // namespace
+
+std::unique_ptr<Selector> make_moba_selector(const SparseConfig& c, const SelectorShape& s) {
+  return std::make_unique<MobaSelector>(c, s);
+}
+
+}  // namespace ratkv

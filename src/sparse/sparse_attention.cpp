@@ -1,0 +1,156 @@
+#include "sparse/sparse_attention.h"
+
+#include <omp.h>
+
+#include "attention/attend.h"
+#include "attention/prefill_attention.h"
+#include "sparse/selection_util.h"
+
+namespace ratkv {
+
+namespace {
+constexpr int64_t kTiledAttentionMinTokens = 8;  // as the model's dense path
+}
+
+SparseAttention::SparseAttention(const SparseConfig& config, const SelectorShape& shape)
+    : config_(config), shape_(shape), selector_(make_selector(config, shape)) {
+  scratch_.resize(static_cast<size_t>(omp_get_max_threads()));
+  spans_.resize(scratch_.size());
+}
+
+void SparseAttention::reset() {
+  selector_->reset();
+  counters_ = {};
+}
+
+SelectScratch& SparseAttention::scratch(int thread) {
+  return scratch_[static_cast<size_t>(thread)];
+}
+
+void SparseAttention::attention(int64_t layer, const float* q, int64_t n, int64_t position0,
+                                const KvCache& cache, float scale, float* out) {
+  const bool decode = n == 1;
+  const bool use_selector =
+      !config_.layer_is_dense(layer) && (decode ? selector_->at_decode() : selector_->at_prefill());
+  if (use_selector && selector_->uses_budget() && !decode) {
+    // A prompt block whose every row has a budget covering its visible tokens is dense: run it through
+    // the tiled kernel, bit-identical to a dense context.
+    bool all_covered = true;
+    for (int64_t i = 0; i < n && all_covered; ++i)
+      all_covered = config_.budget.resolve(position0 + i + 1) >= position0 + i + 1;
+    if (all_covered) {
+      dense(layer, q, n, position0, cache, scale, out);
+      return;
+    }
+  }
+  if (use_selector) {
+    selected(layer, q, n, position0, cache, scale, out);
+    return;
+  }
+  dense(layer, q, n, position0, cache, scale, out);
+  if (decode) {
+    const int64_t visible = position0 + 1;
+    counters_.decode_steps += 1;
+    counters_.attended_tokens += visible * shape_.num_heads;
+    counters_.kv_bytes += static_cast<double>(visible * shape_.num_kv_heads * 2 * shape_.head_dim *
+                                              static_cast<int64_t>(dtype_size(cache.shape().dtype)));
+    if (observer_) report_dense(layer, q, position0, cache, scale);
+  }
+}
+
+void SparseAttention::dense(int64_t layer, const float* q, int64_t n, int64_t position0, const KvCache& cache,
+                            float scale, float* out) {
+  if (n >= kTiledAttentionMinTokens)
+    causal_attention_tiled(q, n, position0, cache, layer, shape_.num_heads, scale, out);
+  else
+    causal_attention(q, n, position0, cache, layer, shape_.num_heads, scale, out);
+}
+
+void SparseAttention::report_dense(int64_t layer, const float* q, int64_t position, const KvCache& cache,
+                                   float scale) {
+  auto& spans = spans_[0];
+  spans.clear();
+  spans_of_range(0, position + 1, shape_.page_size, spans);
+  const int64_t group = shape_.num_heads / shape_.num_kv_heads;
+  for (int64_t h = 0; h < shape_.num_heads; ++h) {
+    SelectionEvent e{&cache, layer, h, h / group, position, q + h * shape_.head_dim, scale, &spans, true};
+    observer_->on_selection(e);
+  }
+}
+
+void SparseAttention::selected(int64_t layer, const float* q, int64_t n, int64_t position0,
+                               const KvCache& cache, float scale, float* out) {
+  const int64_t dim = shape_.head_dim, heads = shape_.num_heads;
+  const int64_t group = heads / shape_.num_kv_heads;
+  const bool per_head = config_.per_query_head;
+  const int64_t units = per_head ? heads : shape_.num_kv_heads;
+  const int64_t heads_per_unit = per_head ? 1 : group;
+  const int64_t kv_token_bytes = 2 * dim * static_cast<int64_t>(dtype_size(cache.shape().dtype));
+  const bool observe = observer_ != nullptr && n == 1;
+  if (static_cast<int>(scratch_.size()) < omp_get_max_threads()) {
+    scratch_.resize(static_cast<size_t>(omp_get_max_threads()));
+    spans_.resize(scratch_.size());
+  }
+  int64_t tokens = 0;
+  double kv_bytes = 0.0, metadata_bytes = 0.0, select_seconds = 0.0;
+  const int64_t work = n * units;
+  // Units of one layer are independent: parallel over (query, unit). The observer path runs serially so
+  // that it needs no locking.
+#pragma omp parallel for schedule(dynamic) reduction(+ : tokens, kv_bytes, metadata_bytes, select_seconds) if (work > 1 && !observe)
+  for (int64_t w = 0; w < work; ++w) {
+    const int64_t i = w / units, u = w % units;
+    const int thread = omp_get_thread_num();
+    SelectScratch& s = scratch(thread);
+    std::vector<TokenSpan>& spans = spans_[static_cast<size_t>(thread)];
+    const int64_t position = position0 + i, visible = position + 1;
+    const int64_t first_head = u * heads_per_unit;
+    const int64_t kv_head = per_head ? u / group : u;
+    const float* unit_q = q + (i * heads + first_head) * dim;
+    const int64_t budget = config_.budget.resolve(visible);
+    const bool dense_step = selector_->uses_budget() && budget >= visible;
+    if (dense_step) {
+      spans.clear();
+      spans_of_range(0, visible, shape_.page_size, spans);
+    } else {
+      const SelectRequest r{&cache, layer, kv_head, u, unit_q, heads_per_unit, position, budget, scale};
+      s.metadata_bytes = 0;
+      const double start = omp_get_wtime();
+      selector_->select(r, s, spans);
+      select_seconds += omp_get_wtime() - start;
+      metadata_bytes += static_cast<double>(s.metadata_bytes);
+    }
+    int64_t count = 0;
+    for (const auto& span : spans) count += span.count;
+    tokens += count * heads_per_unit;
+    kv_bytes += static_cast<double>(count * kv_token_bytes);
+    for (int64_t h = first_head; h < first_head + heads_per_unit; ++h) {
+      attend(q + (i * heads + h) * dim, spans, cache, layer, kv_head, scale, s.attention,
+             out + (i * heads + h) * dim);
+      if (observe) {
+        SelectionEvent e{&cache, layer,  h,         kv_head, position, q + (i * heads + h) * dim,
+                         scale,  &spans, dense_step};
+        observer_->on_selection(e);
+      }
+    }
+  }
+  if (n == 1) {
+    counters_.decode_steps += 1;
+    counters_.attended_tokens += tokens;
+    counters_.kv_bytes += kv_bytes;
+    counters_.metadata_bytes += metadata_bytes;
+    counters_.select_cpu_seconds += select_seconds;
+  }
+}
+
+void SparseAttention::after_attention(int64_t layer, const float* q, int64_t n, int64_t position0,
+                                      const KvCache& cache, float scale) {
+  if (position0 == 0) observe_prompt(layer, q, n, position0, cache, scale);
+}
+
+void SparseAttention::observe_prompt(int64_t layer, const float* q, int64_t n, int64_t position0,
+                                     const KvCache& cache, float scale) {
+  if (config_.layer_is_dense(layer)) return;
+  selector_->observe_prompt(PromptView{&cache, layer, q, n, position0, shape_.num_heads, scale});
+}
+
+}  // namespace ratkv

@@ -1,0 +1,289 @@
+// The cache's page metadata, Quest's bound, SnapKV's kept set, and attention over a selection, each
+// against brute force.
+#include "sparse/sparse_attention.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "attention/attend.h"
+#include "base/error.h"
+#include "sparse/selection_util.h"
+#include "sparse_test_util.h"
+
+namespace ratkv::testing {
+namespace {
+
+TEST(SparseCache, PageMetadataIsMinMaxAndSumOfStoredKeys) {
+  for (int64_t page : {1, 16, 64}) {
+    for (DType dtype : {DType::BF16, DType::F16, DType::F32}) {
+      const int64_t tokens = 131, dim = 20, heads = 3;
+      RandomCache rc(2, heads, dim, page, tokens, dtype, 3);
+      const KvCache& cache = *rc.cache;
+      const PageTableView view = cache.page_table_view(1);
+      ASSERT_EQ(view.offsets[1], (tokens + page - 1) / page);
+      EXPECT_EQ(view.last_page_length, tokens - (view.offsets[1] - 1) * page);
+      for (int64_t l = 0; l < 2; ++l)
+        for (int64_t h = 0; h < heads; ++h)
+          for (int64_t p = 0; p < view.offsets[1]; ++p) {
+            const uint8_t* mm = cache.key_min_max(l, p, h);
+            const float* sum = cache.key_sum(l, p, h);
+            for (int64_t d = 0; d < dim; ++d) {
+              float lo = INFINITY, hi = -INFINITY;
+              double s = 0;
+              for (int64_t j = p * page; j < std::min(tokens, (p + 1) * page); ++j) {
+                lo = std::min(lo, rc.key(l, h, j)[d]);
+                hi = std::max(hi, rc.key(l, h, j)[d]);
+                s += rc.key(l, h, j)[d];
+              }
+              ASSERT_EQ(load_as_f32(mm, static_cast<size_t>(d), dtype), lo);
+              ASSERT_EQ(load_as_f32(mm, static_cast<size_t>(dim + d), dtype), hi);
+              ASSERT_NEAR(sum[d], s, 1e-4 * (1 + std::fabs(s)));
+            }
+          }
+    }
+  }
+}
+
+TEST(SparseCache, ClearedCacheRebuildsMetadata) {
+  RandomCache rc(1, 1, 8, 4, 10, DType::F32, 1);
+  KvCache& cache = *rc.cache;
+  cache.clear();
+  std::vector<float> k(8, -100.0f), v(8, 0.0f);
+  cache.append(0, k.data(), v.data(), 1);
+  EXPECT_EQ(load_as_f32(cache.key_min_max(0, 0, 0), 8, DType::F32), -100.0f);  // max of the one new key
+  EXPECT_EQ(cache.key_sum(0, 0, 0)[0], -100.0f);
+}
+
+TEST(SparseQuest, BoundIsAtLeastEveryTrueScoreInItsPage) {
+  for (int64_t page : {1, 16, 64}) {
+    for (DType dtype : {DType::BF16, DType::F32}) {
+      for (int64_t dim : {8, 24, 128}) {
+        RandomCache rc(1, 2, dim, page, 257, dtype, 17 + dim, 2.0f);
+        for (int trial = 0; trial < 20; ++trial) {
+          const auto q = random_vector(dim, 100 + trial, trial % 2 ? 3.0f : 0.3f);
+          for (int64_t h = 0; h < 2; ++h)
+            for (int64_t p = 0; p * page < 257; ++p) {
+              const float bound = quest_bound(q.data(), rc.cache->key_min_max(0, p, h), dtype, dim);
+              for (int64_t j = p * page; j < std::min<int64_t>(257, (p + 1) * page); ++j) {
+                const double s = dot(q.data(), rc.key(0, h, j), dim);
+                double magnitude = 0;
+                for (int64_t d = 0; d < dim; ++d) magnitude += std::fabs(q[d] * rc.key(0, h, j)[d]);
+                ASSERT_GE(bound, s - 1e-5 * magnitude)
+                    << "page " << p << " token " << j;  // f32 rounding only
+              }
+            }
+        }
+      }
+    }
+  }
+}
+
+// Brute-force SnapKV kept set for one unit from the definition.
+std::set<int64_t> brute_snapkv(const RandomCache& rc, const std::vector<float>& q, int64_t n_rows,
+                               int64_t heads, int64_t dim, const std::vector<int64_t>& unit_heads, int64_t kv,
+                               int64_t L, int64_t C, const SparseConfig& c, float scale) {
+  const int64_t W = c.snap_window, prefix = L - W;
+  std::vector<double> votes(static_cast<size_t>(prefix), 0.0);
+  for (int64_t pos = L - W; pos < L; ++pos)
+    for (int64_t h : unit_heads) {
+      const float* qr = q.data() + ((pos - (L - n_rows)) * heads + h) * dim;
+      std::vector<double> a(static_cast<size_t>(pos + 1));
+      double mx = -1e300, total = 0;
+      for (int64_t j = 0; j <= pos; ++j)
+        mx = std::max(mx, a[static_cast<size_t>(j)] = dot(qr, rc.key(0, kv, j), dim) * scale);
+      for (auto& x : a) total += (x = std::exp(x - mx));
+      for (int64_t j = 0; j < prefix; ++j) votes[static_cast<size_t>(j)] += a[static_cast<size_t>(j)] / total;
+    }
+  std::vector<double> pooled(votes.size());
+  const int64_t half = c.snap_kernel / 2;
+  for (int64_t j = 0; j < prefix; ++j) {
+    double acc = c.snap_pool == SnapPool::Max ? -1e300 : 0.0;
+    for (int64_t i = j - half; i <= j + half; ++i) {
+      if (i < 0 || i >= prefix) continue;
+      acc = c.snap_pool == SnapPool::Max ? std::max(acc, votes[static_cast<size_t>(i)])
+                                         : acc + votes[static_cast<size_t>(i)];
+    }
+    pooled[static_cast<size_t>(j)] =
+        c.snap_pool == SnapPool::Max ? acc : acc / static_cast<double>(c.snap_kernel);
+  }
+  std::vector<int64_t> all(static_cast<size_t>(prefix));
+  for (int64_t j = 0; j < prefix; ++j) all[static_cast<size_t>(j)] = j;
+  auto kept = brute_top_k(pooled, all, C - W);
+  for (int64_t j = prefix; j < L; ++j) kept.insert(j);
+  return kept;
+}
+
+TEST(SparseSnapKV, KeepsExactlyCTokensPerUnitMatchingBruteForce) {
+  const int64_t dim = 16, L = 203;
+  for (int64_t page : {1, 16, 64}) {
+    for (auto [heads, kv_heads] : {std::pair<int64_t, int64_t>{4, 4}, {4, 2}}) {
+      for (bool per_head : {false, true}) {
+        for (SnapPool pool : {SnapPool::Max, SnapPool::Avg}) {
+          RandomCache rc(1, kv_heads, dim, page, L, DType::BF16, 23 + page, 1.0f);
+          SparseConfig c = preset_config(SparsePreset::Seed, SparseMethod::SnapKV);
+          c.per_query_head = per_head;
+          c.snap_window = 13;
+          c.snap_kernel = 5;
+          c.snap_pool = pool;
+          c.budget.tokens = 61;
+          const SelectorShape shape{1, heads, kv_heads, dim, page};
+          auto selector = make_selector(c, shape);
+          const int64_t rows = 40;  // the last forward block: rows at positions L - rows .. L - 1
+          const auto q = random_vector(rows * heads * dim, 9, 2.0f);
+          const float scale = 0.25f;
+          selector->observe_prompt(PromptView{rc.cache.get(), 0, q.data(), rows, L - rows, heads, scale});
+          const int64_t group = heads / kv_heads;
+          const int64_t units = per_head ? heads : kv_heads;
+          SelectScratch scratch;
+          std::vector<TokenSpan> spans;
+          for (int64_t u = 0; u < units; ++u) {
+            const int64_t kv = per_head ? u / group : u;
+            std::vector<int64_t> unit_heads;
+            for (int64_t h = per_head ? u : u * group; h < (per_head ? u + 1 : (u + 1) * group); ++h)
+              unit_heads.push_back(h);
+            // At the end of the prompt: exactly C tokens.
+            selector->select(SelectRequest{rc.cache.get(), 0, kv, u, nullptr, 1, L - 1, 0, scale}, scratch,
+                             spans);
+            const auto kept = tokens_of(spans, page);
+            EXPECT_EQ(static_cast<int64_t>(kept.size()), c.budget.tokens);
+            EXPECT_EQ(kept,
+                      brute_snapkv(rc, q, rows, heads, dim, unit_heads, kv, L, c.budget.tokens, c, scale));
+            // Later decode steps add every new token.
+            selector->select(SelectRequest{rc.cache.get(), 0, kv, u, nullptr, 1, L + 4, 0, scale}, scratch,
+                             spans);
+            auto later = tokens_of(spans, page);
+            EXPECT_EQ(static_cast<int64_t>(later.size()), c.budget.tokens + 5);
+            for (int64_t j = L; j <= L + 4; ++j) EXPECT_TRUE(later.count(j));
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(SparseSnapKV, ShortPromptKeepsEverythingAndWindowMustFitTheBudget) {
+  RandomCache rc(1, 1, 8, 16, 50, DType::F32, 2);
+  SparseConfig c = preset_config(SparsePreset::Seed, SparseMethod::SnapKV);
+  c.budget.tokens = 64;
+  auto selector = make_selector(c, SelectorShape{1, 1, 1, 8, 16});
+  const auto q = random_vector(50 * 8, 1);
+  selector->observe_prompt(PromptView{rc.cache.get(), 0, q.data(), 50, 0, 1, 0.3f});
+  SelectScratch scratch;
+  std::vector<TokenSpan> spans;
+  selector->select(SelectRequest{rc.cache.get(), 0, 0, 0, nullptr, 1, 49, 0, 0.3f}, scratch, spans);
+  EXPECT_EQ(tokens_of(spans, 16).size(), 50u);
+  c.budget = SparseBudget::parse("1/2");  // C = 25 <= W = 64 at the prompt's end
+  auto bad = make_selector(c, SelectorShape{1, 1, 1, 8, 16});
+  EXPECT_THROW(bad->observe_prompt(PromptView{rc.cache.get(), 0, q.data(), 50, 0, 1, 0.3f}), Error);
+}
+
+// SparseAttention over a selection equals one softmax over exactly the selected tokens (brute force in
+// double), and a budget covering the context gives the dense kernel's output.
+TEST(SparseAttentionTest, SelectedAttentionIsOneSoftmaxOverTheSelection) {
+  const int64_t dim = 24;
+  for (int64_t page : {1, 16, 64}) {
+    for (auto [heads, kv_heads] : {std::pair<int64_t, int64_t>{4, 4}, {6, 2}}) {
+      for (SparseMethod m :
+           {SparseMethod::Quest, SparseMethod::Oracle, SparseMethod::Moba, SparseMethod::Random}) {
+        const int64_t T = 157;
+        RandomCache rc(2, kv_heads, dim, page, T, DType::BF16, 31, 1.0f);
+        SparseConfig c = preset_config(SparsePreset::Seed, m);
+        c.moba_decode = true;
+        c.budget.tokens = 3 * page + 5;
+        const SelectorShape shape{2, heads, kv_heads, dim, page};
+        SparseAttention sa(c, shape);
+        const auto q = random_vector(heads * dim, 77, 1.5f);
+        std::vector<float> out(static_cast<size_t>(heads * dim)), dense(out.size());
+        const float scale = 1.0f / std::sqrt(static_cast<float>(dim));
+        sa.attention(1, q.data(), 1, T - 1, *rc.cache, scale, out.data());
+        // Recover each KV head's selection through the selector itself and check the softmax.
+        auto selector = make_selector(c, shape);
+        SelectScratch scratch;
+        std::vector<TokenSpan> spans;
+        const int64_t group = heads / kv_heads;
+        for (int64_t g = 0; g < kv_heads; ++g) {
+          selector->select(SelectRequest{rc.cache.get(), 1, g, g, q.data() + g * group * dim, group, T - 1,
+                                         c.budget.resolve(T), scale},
+                           scratch, spans);
+          const auto sel = tokens_of(spans, page);
+          EXPECT_LE(static_cast<int64_t>(sel.size()), std::max(c.budget.tokens, 2 * page));
+          for (int64_t h = g * group; h < (g + 1) * group; ++h) {
+            double mx = -1e300, total = 0;
+            std::vector<double> acc(dim, 0.0);
+            for (int64_t j : sel) mx = std::max(mx, dot(q.data() + h * dim, rc.key(1, g, j), dim) * scale);
+            for (int64_t j : sel) {
+              const double w = std::exp(dot(q.data() + h * dim, rc.key(1, g, j), dim) * scale - mx);
+              total += w;
+              for (int64_t d = 0; d < dim; ++d) acc[static_cast<size_t>(d)] += w * rc.value(1, g, j)[d];
+            }
+            for (int64_t d = 0; d < dim; ++d)
+              EXPECT_NEAR(out[static_cast<size_t>(h * dim + d)], acc[static_cast<size_t>(d)] / total, 1e-5);
+          }
+        }
+        // Budget >= context: the dense output.
+        SparseConfig full = c;
+        full.budget.tokens = T;
+        SparseAttention dense_sa(full, shape);
+        dense_sa.attention(1, q.data(), 1, T - 1, *rc.cache, scale, out.data());
+        causal_attention(q.data(), 1, T - 1, *rc.cache, 1, heads, scale, dense.data());
+        for (size_t i = 0; i < out.size(); ++i) EXPECT_NEAR(out[i], dense[i], 1e-6);
+      }
+    }
+  }
+}
+
+TEST(SparseAttentionTest, MobaPrefillMatchesPerQuerySelectionAndCountsBytes) {
+  const int64_t dim = 16, heads = 2, T = 100, page = 16;
+  RandomCache rc(1, heads, dim, page, T, DType::F32, 8, 1.0f);
+  SparseConfig c = preset_config(SparsePreset::Seed, SparseMethod::Moba);
+  c.budget.tokens = 32;
+  const SelectorShape shape{1, heads, heads, dim, page};
+  SparseAttention sa(c, shape);
+  const auto q = random_vector(T * heads * dim, 3);
+  std::vector<float> out(q.size()), one(static_cast<size_t>(heads * dim));
+  sa.attention(0, q.data(), T, 0, *rc.cache, 0.25f, out.data());
+  // Each prompt row equals the same query run alone (decode mode) at its position.
+  c.moba_decode = true;
+  SparseAttention single(c, shape);
+  for (int64_t i : {0, 15, 16, 47, 99}) {
+    single.attention(0, q.data() + i * heads * dim, 1, i, *rc.cache, 0.25f, one.data());
+    for (int64_t d = 0; d < heads * dim; ++d)
+      EXPECT_EQ(out[static_cast<size_t>(i * heads * dim + d)], one[static_cast<size_t>(d)]);
+  }
+  EXPECT_EQ(single.counters().decode_steps, 5);
+  EXPECT_GT(single.counters().metadata_bytes, 0.0);
+}
+
+TEST(SparseBudgetTest, ParsesAndResolves) {
+  EXPECT_EQ(SparseBudget::parse("256").resolve(4096), 256);
+  EXPECT_EQ(SparseBudget::parse("1/16").resolve(4096), 256);
+  EXPECT_EQ(SparseBudget::parse("1/16").resolve(10), 1);
+  EXPECT_EQ(SparseBudget::parse("1/1").resolve(77), 77);
+  for (const char* bad : {"0", "-3", "1/0", "2/1", "0/4", "x", "1/", "/2", "1.5"})
+    EXPECT_THROW(SparseBudget::parse(bad), Error) << bad;
+}
+
+TEST(SparseConfigTest, RejectsOutOfRangeValues) {
+  SparseConfig c = preset_config(SparsePreset::Seed, SparseMethod::SnapKV);
+  c.budget.tokens = 64;
+  EXPECT_THROW(validate_sparse_config(c, 16, 4), Error);  // window 64 not below C 64
+  c.budget.tokens = 65;
+  EXPECT_NO_THROW(validate_sparse_config(c, 16, 4));
+  c.snap_kernel = 4;
+  EXPECT_THROW(validate_sparse_config(c, 16, 4), Error);
+  EXPECT_THROW(validate_sparse_config(preset_config(SparsePreset::Seed, SparseMethod::Quest), 0, 4), Error);
+  SparseConfig moba = preset_config(SparsePreset::Seed, SparseMethod::Moba);
+  moba.moba_block = 24;
+  EXPECT_THROW(validate_sparse_config(moba, 16, 4), Error);
+  SparseConfig quest = preset_config(SparsePreset::Original, SparseMethod::Quest);
+  EXPECT_THROW(validate_sparse_config(quest, 16, 1), Error);  // dense layer 1 of a 1-layer model
+  EXPECT_NO_THROW(validate_sparse_config(quest, 16, 2));
+  SparseConfig oracle = preset_config(SparsePreset::Seed, SparseMethod::Oracle);
+  oracle.random_scores = true;
+  EXPECT_THROW(validate_sparse_config(oracle, 16, 2), Error);
+}
+
+}  // namespace
+}  // namespace ratkv::testing
