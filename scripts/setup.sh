@@ -12,6 +12,8 @@ packages=(
   libsentencepiece-dev     # SentencePiece .model tokenizers
   libgtest-dev libgmock-dev
   libclang-rt-14-dev       # libFuzzer runtime and sanitizers for clang
+  linux-doc-6.1            # English prose: the NIAH essay haystack (data/essay_sources*.txt)
+  wordnet-base             # adjectives and nouns for NIAH keys
 )
 if [[ " $* " == *" --train "* ]]; then
   packages+=(libtorch-dev)

@@ -6,4 +6,6 @@ int run_logits(int argc, char** argv);
 int run_inspect(int argc, char** argv);
 int run_init(int argc, char** argv);
 int run_bench(int argc, char** argv);
+int run_niah(int argc, char** argv);
+int run_report(int argc, char** argv);
 }  // namespace ratkv::cli

@@ -23,6 +23,8 @@ const Command kCommands[] = {
     {"inspect", ratkv::cli::run_inspect, "show a model's family, options, parameters and tensors"},
     {"init", ratkv::cli::run_init, "write a randomly initialized model of any family"},
     {"bench", ratkv::cli::run_bench, "measure prefill and decode speed against the machine's limits"},
+    {"niah", ratkv::cli::run_niah, "RULER needle-in-a-haystack: prompts, model x method x budget grids"},
+    {"report", ratkv::cli::run_report, "statistics, tables and plots of a niah run"},
 };
 
 void usage(FILE* out) {
