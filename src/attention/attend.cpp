@@ -12,10 +12,13 @@ namespace ratkv {
 namespace {
 inline __m512 load_cached16(const uint8_t* p, DType t, __mmask16 mask) {
   switch (t) {
-    case DType::F32: return _mm512_maskz_loadu_ps(mask, reinterpret_cast<const float*>(p));
+    case DType::F32:
+      return _mm512_maskz_loadu_ps(mask, reinterpret_cast<const float*>(p));
     case DType::BF16:
-      return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(mask, p)), 16));
-    case DType::F16: return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask, p));
+      return _mm512_castsi512_ps(
+          _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(mask, p)), 16));
+    case DType::F16:
+      return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask, p));
   }
   return _mm512_setzero_ps();
 }

@@ -15,8 +15,8 @@ constexpr int64_t kQueryTile = 32;  // queries per task (times the GQA group for
 constexpr int64_t kKeyTile = 64;    // keys per inner step
 
 // Converts keys or values of tokens [start, start + count) of one KV head into rows of f32.
-void gather_rows(const KvCache& cache, int64_t layer, int64_t kv_head, int64_t start, int64_t count, bool values,
-                 float* rows) {
+void gather_rows(const KvCache& cache, int64_t layer, int64_t kv_head, int64_t start, int64_t count,
+                 bool values, float* rows) {
   const int64_t dim = cache.shape().head_dim, page = cache.shape().page_size;
   const DType dtype = cache.shape().dtype;
   for (int64_t t = start; t < start + count;) {
@@ -61,7 +61,8 @@ void causal_attention_tiled(const float* q, int64_t n, int64_t position0, const 
           row_sum[static_cast<size_t>(r)] = 0.0f;
         }
         std::fill(acc.begin(), acc.begin() + rows * dim, 0.0f);
-        const int64_t key_end = position0 + i0 + queries;  // exclusive: the tile's last query sees key_end - 1
+        const int64_t key_end =
+            position0 + i0 + queries;  // exclusive: the tile's last query sees key_end - 1
         for (int64_t k0 = 0; k0 < key_end; k0 += kKeyTile) {
           const int64_t kc = std::min(kKeyTile, key_end - k0);
           gather_rows(cache, layer, g, k0, kc, false, keys.data());
@@ -92,9 +93,9 @@ void causal_attention_tiled(const float* q, int64_t n, int64_t position0, const 
             if (visible > 0) m = new_max;
           }
           // acc[rows, dim] += scores · vals
-          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(rows), static_cast<int>(dim),
-                      static_cast<int>(kc), 1.0f, scores.data(), static_cast<int>(kc), vals.data(),
-                      static_cast<int>(dim), 1.0f, acc.data(), static_cast<int>(dim));
+          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(rows),
+                      static_cast<int>(dim), static_cast<int>(kc), 1.0f, scores.data(), static_cast<int>(kc),
+                      vals.data(), static_cast<int>(dim), 1.0f, acc.data(), static_cast<int>(dim));
         }
         for (int64_t r = 0; r < rows; ++r) {
           const int64_t i = i0 + r / group, h = g * group + r % group;

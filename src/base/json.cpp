@@ -10,7 +10,8 @@ Json parse_json(const std::string& text, const std::string& origin) {
     // Re-parse with exceptions only to obtain the position of the syntax error for the message.
     try {
       (void)Json::parse(text);
-    } catch (const Json::parse_error& e) {
+    } catch (const Json::exception& e) {
+      // parse_error for syntax, out_of_range for numbers too large for a double, and so on.
       fail(origin, ": invalid JSON: ", e.what());
     }
     fail(origin, ": invalid JSON");

@@ -8,7 +8,8 @@ namespace ratkv {
 
 KvCache::KvCache(const KvCacheShape& shape) : shape_(shape) {
   require(shape.page_size >= 1, "page size must be at least 1, got ", shape.page_size);
-  page_bytes_ = 2 * shape.num_kv_heads * shape.page_size * shape.head_dim * static_cast<int64_t>(dtype_size(shape.dtype));
+  page_bytes_ = 2 * shape.num_kv_heads * shape.page_size * shape.head_dim *
+                static_cast<int64_t>(dtype_size(shape.dtype));
   lengths_.assign(static_cast<size_t>(shape.num_layers), 0);
   blocks_.resize(static_cast<size_t>(shape.num_layers));
   min_max_blocks_.resize(blocks_.size());
@@ -16,7 +17,8 @@ KvCache::KvCache(const KvCacheShape& shape) : shape_(shape) {
 }
 
 int64_t KvCache::bytes_per_token() const {
-  return 2 * shape_.num_layers * shape_.num_kv_heads * shape_.head_dim * static_cast<int64_t>(dtype_size(shape_.dtype));
+  return 2 * shape_.num_layers * shape_.num_kv_heads * shape_.head_dim *
+         static_cast<int64_t>(dtype_size(shape_.dtype));
 }
 
 uint8_t* KvCache::page_data(int64_t layer, int32_t page) {
@@ -119,7 +121,9 @@ const uint8_t* KvCache::slot(int64_t layer, int64_t token, int64_t head, int whi
   const int64_t page_size = shape_.page_size, dim = shape_.head_dim;
   const int64_t elem = static_cast<int64_t>(dtype_size(shape_.dtype));
   const uint8_t* page = page_data(layer, page_table_[static_cast<size_t>(token / page_size)]);
-  return page + (which * shape_.num_kv_heads * page_size * dim + (head * page_size + token % page_size) * dim) * elem;
+  return page +
+         (which * shape_.num_kv_heads * page_size * dim + (head * page_size + token % page_size) * dim) *
+             elem;
 }
 
 void KvCache::clear() {

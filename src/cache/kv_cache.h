@@ -50,8 +50,12 @@ class KvCache {
 
   // Keys or values of `count` consecutive tokens of one head starting at `token`, all within one page:
   // [count][head_dim] in the cache dtype.
-  const uint8_t* keys(int64_t layer, int64_t token, int64_t head) const { return slot(layer, token, head, 0); }
-  const uint8_t* values(int64_t layer, int64_t token, int64_t head) const { return slot(layer, token, head, 1); }
+  const uint8_t* keys(int64_t layer, int64_t token, int64_t head) const {
+    return slot(layer, token, head, 0);
+  }
+  const uint8_t* values(int64_t layer, int64_t token, int64_t head) const {
+    return slot(layer, token, head, 1);
+  }
 
   // Tokens held by logical page `page` of a layer (page_size except possibly the last one).
   int64_t page_tokens(int64_t layer, int64_t page) const;
@@ -71,7 +75,9 @@ class KvCache {
            ((id % kPagesPerBlock) * shape_.num_kv_heads + head) * shape_.head_dim;
   }
   // Bytes of one page's min/max metadata for one head (what a Quest scan reads per page).
-  int64_t min_max_bytes() const { return 2 * shape_.head_dim * static_cast<int64_t>(dtype_size(shape_.dtype)); }
+  int64_t min_max_bytes() const {
+    return 2 * shape_.head_dim * static_cast<int64_t>(dtype_size(shape_.dtype));
+  }
 
   // Drops every token (keeps the allocated pages for reuse).
   void clear();

@@ -22,12 +22,12 @@ struct Row {
   std::string test;
   int64_t tokens;
   int64_t depth;
-  double seconds;          // per repetition (median)
+  double seconds;  // per repetition (median)
   double tokens_per_s;
-  double bytes_per_token;  // tg: weights + KV read per generated token
-  double gbps;             // tg: bytes_per_token x tokens/s
-  double gemm_gflops;      // rate of the projections while they ran (pp: the prefill GEMMs)
-  double attention_ms;     // attention time per token (tg) or per prompt (pp)
+  double bytes_per_token;      // tg: weights + KV read per generated token
+  double gbps;                 // tg: bytes_per_token x tokens/s
+  double gemm_gflops;          // rate of the projections while they ran (pp: the prefill GEMMs)
+  double attention_ms;         // attention time per token (tg) or per prompt (pp)
   double attention_bytes = 0;  // tg: what attention read per token, selected KV + selector metadata
   double metadata_bytes = 0;   // tg: the selector's share of attention_bytes
   double select_ms = 0;        // tg: selector time per token, summed over threads
@@ -39,7 +39,8 @@ double weight_bytes_per_token(const Model& model) {
   auto bytes = [](const WeightView& v) { return static_cast<double>(v.rows * v.cols * dtype_size(v.dtype)); };
   double total = bytes(w.lm_head);
   for (const auto& l : w.layers)
-    for (const Linear* lin : {&l.q, &l.k, &l.v, &l.o, &l.memory_gate, &l.output_gate, &l.ffn_gate, &l.ffn_up, &l.ffn_down})
+    for (const Linear* lin :
+         {&l.q, &l.k, &l.v, &l.o, &l.memory_gate, &l.output_gate, &l.ffn_gate, &l.ffn_up, &l.ffn_down})
       if (!lin->empty()) total += bytes(lin->weight);
   return total;
 }
@@ -52,10 +53,11 @@ double median(std::vector<double> v) {
 }  // namespace
 
 int run_bench(int argc, char** argv) {
-  Args args("bench",
-            "Measures prompt processing (pp) and generation at a prefilled depth (tg), with the machine's read\n"
-            "bandwidth and GEMM peak measured in the same run. Depth is filled with random keys and values\n"
-            "(decode cost of dense attention does not depend on their values), so deep tests start at once.");
+  Args args(
+      "bench",
+      "Measures prompt processing (pp) and generation at a prefilled depth (tg), with the machine's read\n"
+      "bandwidth and GEMM peak measured in the same run. Depth is filled with random keys and values\n"
+      "(decode cost of dense attention does not depend on their values), so deep tests start at once.");
   add_model_flags(args);
   add_sparse_flags(args);
   args.option("-p,--n-prompt", "LIST", "prompt lengths to time", "512")
@@ -77,8 +79,10 @@ int run_bench(int argc, char** argv) {
   int64_t needed = 0;
   for (int64_t p : prompts) needed = std::max(needed, p);
   for (int64_t d : depths) needed = std::max(needed, d + n_gen);
-  if (options.max_context == 0) options.max_context = std::max(needed, model->config().max_position_embeddings);
-  for (int64_t p : prompts) require(p >= 1 && p <= options.max_context, "--n-prompt ", p, " is outside [1, context]");
+  if (options.max_context == 0)
+    options.max_context = std::max(needed, model->config().max_position_embeddings);
+  for (int64_t p : prompts)
+    require(p >= 1 && p <= options.max_context, "--n-prompt ", p, " is outside [1, context]");
   for (int64_t d : depths) require(d >= 0, "--depth must be >= 0, got ", d);
 
   MachineLimits limits;
@@ -90,7 +94,8 @@ int run_bench(int argc, char** argv) {
   Rng rng(1);
   for (int64_t p : prompts) {
     std::vector<int32_t> ids(static_cast<size_t>(p));
-    for (auto& id : ids) id = static_cast<int32_t>(rng.below(static_cast<uint64_t>(model->config().vocab_size)));
+    for (auto& id : ids)
+      id = static_cast<int32_t>(rng.below(static_cast<uint64_t>(model->config().vocab_size)));
     std::vector<double> times, gemm, attention;
     for (int64_t r = 0; r < reps + 1; ++r) {  // the first run warms caches and page tables
       InferenceContext ctx(*model, options);
@@ -141,28 +146,42 @@ int run_bench(int argc, char** argv) {
   const ModelConfig& c = model->config();
   if (format == "jsonl") {
     for (const auto& row : rows) {
-      Json j{{"model", model->directory().path()}, {"family", family_name(c.family)},
-             {"params", c.parameter_count()}, {"weights_dtype", dtype_name(model->weights().dtype)},
-             {"kv_dtype", dtype_name(options.kv_dtype)}, {"threads", threads}, {"test", row.test},
-             {"depth", row.depth}, {"seconds", row.seconds}, {"tokens_per_s", row.tokens_per_s},
-             {"gemm_gflops", row.gemm_gflops}, {"attention_ms", row.attention_ms},
-             {"bytes_per_token", row.bytes_per_token}, {"gb_per_s", row.gbps},
-             {"machine_read_gb_per_s", limits.read_gbps}, {"machine_gemm_gflops", limits.gemm_gflops},
-             {"sparse", sparse_method_name(options.sparse.method)}, {"budget", options.sparse.budget.to_string()},
-             {"page_size", options.page_size}, {"attention_bytes_per_token", row.attention_bytes},
-             {"metadata_bytes_per_token", row.metadata_bytes}, {"select_cpu_ms_per_token", row.select_ms}};
+      Json j{{"model", model->directory().path()},
+             {"family", family_name(c.family)},
+             {"params", c.parameter_count()},
+             {"weights_dtype", dtype_name(model->weights().dtype)},
+             {"kv_dtype", dtype_name(options.kv_dtype)},
+             {"threads", threads},
+             {"test", row.test},
+             {"depth", row.depth},
+             {"seconds", row.seconds},
+             {"tokens_per_s", row.tokens_per_s},
+             {"gemm_gflops", row.gemm_gflops},
+             {"attention_ms", row.attention_ms},
+             {"bytes_per_token", row.bytes_per_token},
+             {"gb_per_s", row.gbps},
+             {"machine_read_gb_per_s", limits.read_gbps},
+             {"machine_gemm_gflops", limits.gemm_gflops},
+             {"sparse", sparse_method_name(options.sparse.method)},
+             {"budget", options.sparse.budget.to_string()},
+             {"page_size", options.page_size},
+             {"attention_bytes_per_token", row.attention_bytes},
+             {"metadata_bytes_per_token", row.metadata_bytes},
+             {"select_cpu_ms_per_token", row.select_ms}};
       std::printf("%s\n", j.dump().c_str());
     }
     return 0;
   }
-  std::printf("model: %s (%s, %.2f M params, weights %s, KV %s), threads %d\n", model->directory().path().c_str(),
-              family_name(c.family).c_str(), c.parameter_count() / 1e6,
-              std::string(dtype_name(model->weights().dtype)).c_str(), std::string(dtype_name(options.kv_dtype)).c_str(),
-              threads);
+  std::printf("model: %s (%s, %.2f M params, weights %s, KV %s), threads %d\n",
+              model->directory().path().c_str(), family_name(c.family).c_str(), c.parameter_count() / 1e6,
+              std::string(dtype_name(model->weights().dtype)).c_str(),
+              std::string(dtype_name(options.kv_dtype)).c_str(), threads);
   if (!args.enabled("skip-limits"))
-    std::printf("machine: read bandwidth %.1f GB/s, sgemm peak %.1f GFLOP/s (%d threads)\n\n", limits.read_gbps,
-                limits.gemm_gflops, threads);
-  std::printf("| test | depth | tokens/s | GEMM GFLOP/s | %% of GEMM peak | attention ms | MB read/token | GB/s | %% of bandwidth |\n");
+    std::printf("machine: read bandwidth %.1f GB/s, sgemm peak %.1f GFLOP/s (%d threads)\n\n",
+                limits.read_gbps, limits.gemm_gflops, threads);
+  std::printf(
+      "| test | depth | tokens/s | GEMM GFLOP/s | %% of GEMM peak | attention ms | MB read/token | GB/s | %% "
+      "of bandwidth |\n");
   std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   for (const auto& row : rows) {
     const bool gen = row.test.rfind("tg", 0) == 0;
@@ -178,20 +197,23 @@ int run_bench(int argc, char** argv) {
   }
   if (n_gen > 0) {
     // Decode attention alone: what it read (selected KV + selector metadata) against the bandwidth.
-    std::printf("\nattention: --sparse %s, budget %s, page %lld\n\n", sparse_method_name(options.sparse.method).c_str(),
+    std::printf("\nattention: --sparse %s, budget %s, page %lld\n\n",
+                sparse_method_name(options.sparse.method).c_str(),
                 options.sparse.sparse() ? options.sparse.budget.to_string().c_str() : "all",
                 static_cast<long long>(options.page_size));
-    std::printf("| test | depth | step ms | attention ms/token | KV+meta MB/token | attention GB/s | %% of bandwidth "
-                "| metadata MB/token | select CPU-ms/token | select GB/s per thread |\n");
+    std::printf(
+        "| test | depth | step ms | attention ms/token | KV+meta MB/token | attention GB/s | %% of bandwidth "
+        "| metadata MB/token | select CPU-ms/token | select GB/s per thread |\n");
     std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (const auto& row : rows) {
       if (row.test.rfind("tg", 0) != 0) continue;
       const double gbps = row.attention_bytes / std::max(row.attention_ms * 1e-3, 1e-12) / 1e9;
-      std::printf("| %s | %lld | %.3f | %.3f | %.3f | %.2f | %.0f%% | %.3f | %.3f | %.2f |\n", row.test.c_str(),
-                  static_cast<long long>(row.depth), row.seconds / static_cast<double>(row.tokens) * 1e3,
-                  row.attention_ms, row.attention_bytes / 1e6, gbps,
-                  limits.read_gbps > 0 ? 100.0 * gbps / limits.read_gbps : 0.0, row.metadata_bytes / 1e6, row.select_ms,
-                  row.select_ms > 0 ? row.metadata_bytes / (row.select_ms * 1e-3) / 1e9 : 0.0);
+      std::printf("| %s | %lld | %.3f | %.3f | %.3f | %.2f | %.0f%% | %.3f | %.3f | %.2f |\n",
+                  row.test.c_str(), static_cast<long long>(row.depth),
+                  row.seconds / static_cast<double>(row.tokens) * 1e3, row.attention_ms,
+                  row.attention_bytes / 1e6, gbps,
+                  limits.read_gbps > 0 ? 100.0 * gbps / limits.read_gbps : 0.0, row.metadata_bytes / 1e6,
+                  row.select_ms, row.select_ms > 0 ? row.metadata_bytes / (row.select_ms * 1e-3) / 1e9 : 0.0);
     }
   }
   return 0;

@@ -41,12 +41,14 @@ int run_generate(int argc, char** argv) {
   if (!args.enabled("ignore-eos")) {
     options.stop_ids = model->config().eos_token_ids;
     if (tokenizer && tokenizer->eos_id() &&
-        std::find(options.stop_ids.begin(), options.stop_ids.end(), *tokenizer->eos_id()) == options.stop_ids.end())
+        std::find(options.stop_ids.begin(), options.stop_ids.end(), *tokenizer->eos_id()) ==
+            options.stop_ids.end())
       options.stop_ids.push_back(*tokenizer->eos_id());
   }
 
   InferenceContext ctx(*model, inference_options(args));
-  require(!args.has("gold-positions") || args.has("sparse-stats"), "--gold-positions needs --sparse-stats FILE");
+  require(!args.has("gold-positions") || args.has("sparse-stats"),
+          "--gold-positions needs --sparse-stats FILE");
   std::unique_ptr<SparseStats> sparse_stats;
   if (args.has("sparse-stats")) {
     sparse_stats = std::make_unique<SparseStats>(model->config().num_layers, model->config().num_heads);
@@ -88,14 +90,16 @@ int run_generate(int argc, char** argv) {
         mass += sparse_stats->head(l, h).mean_mass();
         overlap += sparse_stats->head(l, h).mean_oracle_overlap();
       }
-    std::fprintf(stderr, "sparse stats: %lld decode steps, mean captured mass %.4f, mean oracle overlap %.4f -> %s\n",
+    std::fprintf(stderr,
+                 "sparse stats: %lld decode steps, mean captured mass %.4f, mean oracle overlap %.4f -> %s\n",
                  static_cast<long long>(sparse_stats->steps()), mass / heads, overlap / heads,
                  args.str("sparse-stats").c_str());
     sparse_stats->close();
   }
   if (args.enabled("stats")) {
     const double decode_tokens = static_cast<double>(std::max<size_t>(result.tokens.size(), 1) - 1);
-    std::fprintf(stderr, "prompt %zu tokens in %.3f s (%.1f tok/s); generated %zu tokens, %.1f tok/s; stop: %s\n",
+    std::fprintf(stderr,
+                 "prompt %zu tokens in %.3f s (%.1f tok/s); generated %zu tokens, %.1f tok/s; stop: %s\n",
                  ids.size(), result.prefill_seconds, ids.size() / std::max(result.prefill_seconds, 1e-9),
                  result.tokens.size(), decode_tokens / std::max(result.decode_seconds, 1e-9),
                  result.stop_reason.c_str());

@@ -9,7 +9,8 @@
 namespace ratkv::cli {
 
 int run_logits(int argc, char** argv) {
-  Args args("logits", "Runs a prompt through the model and writes float32 logits [tokens, vocab] to a .npy file.");
+  Args args("logits",
+            "Runs a prompt through the model and writes float32 logits [tokens, vocab] to a .npy file.");
   add_model_flags(args);
   add_sparse_flags(args);
   add_prompt_flags(args);

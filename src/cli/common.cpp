@@ -13,8 +13,10 @@ void add_model_flags(Args& args) {
       .option("--page-size", "N", "tokens per KV cache page", "16")
       .option("-c,--ctx-size", "N", "context limit in tokens (default: the model's max_position_embeddings)")
       .option("--memory-state", "TYPE",
-              "dtype of the memory state kept between calls: f32, or bf16 as the RAT+ reference decodes", "f32")
-      .option("--tokenizer", "FILE", "tokenizer.json or SentencePiece .model (default: the model directory's)");
+              "dtype of the memory state kept between calls: f32, or bf16 as the RAT+ reference decodes",
+              "f32")
+      .option("--tokenizer", "FILE",
+              "tokenizer.json or SentencePiece .model (default: the model directory's)");
 }
 
 void add_prompt_flags(Args& args) {
@@ -24,37 +26,42 @@ void add_prompt_flags(Args& args) {
 }
 
 void add_sparse_flags(Args& args) {
-  args.option("--sparse", "METHOD", "sparse attention: dense, streaming, dilated, quest, moba, snapkv, oracle, random",
-              "dense")
+  args.option("--sparse", "METHOD",
+              "sparse attention: dense, streaming, dilated, quest, moba, snapkv, oracle, random", "dense")
       .option("--sparse-preset", "NAME",
-              "defaults of every sparse setting: seed (the seed paper: page/block 64, all layers sparse, first and "
+              "defaults of every sparse setting: seed (the seed paper: page/block 64, all layers sparse, "
+              "first and "
               "local block kept, MoBA at prefill, SnapKV window 64) or original (each method's own paper)",
               "seed")
-      .option("--budget", "N|A/B", "tokens each query attends to (forced ones included), or a fraction of the visible "
-              "tokens", "1/16")
+      .option("--budget", "N|A/B",
+              "tokens each query attends to (forced ones included), or a fraction of the visible "
+              "tokens",
+              "1/16")
       .option("--dense-layers", "LIST", "layers kept dense, e.g. 0,1 (default: preset; none for seed)")
       .flag("--per-head-select", "one selection per query head (as the references) instead of per KV head")
       .option("--first-blocks", "N", "quest/moba/random/oracle: first pages (blocks) always kept (seed 1)")
       .option("--local-blocks", "N", "quest/moba/random/oracle: most recent pages (blocks) always kept (1)")
       .option("--initial", "N", "streaming/dilated: initial (sink) tokens P", "4")
-      .option("--local", "N", "streaming: recent tokens W (default budget - P); dilated: window t - j <= W (default 0)")
+      .option("--local", "N",
+              "streaming: recent tokens W (default budget - P); dilated: window t - j <= W (default 0)")
       .option("--dilation", "D", "dilated: keep positions with (j + 1) mod D = 0", "16")
-      .option("--moba-block", "N", "moba: block size in tokens, a multiple of --page-size (default: the page size)")
+      .option("--moba-block", "N",
+              "moba: block size in tokens, a multiple of --page-size (default: the page size)")
       .flag("--moba-decode", "moba: select at decode too (default: prefill only, dense decode)")
       .option("--snap-window", "W", "snapkv: observation window (seed 64, original 32)")
       .option("--snap-kernel", "K", "snapkv: pooling kernel, odd", "7")
       .option("--snap-pool", "KIND", "snapkv: max or avg", "max")
       .flag("--oracle-pages", "oracle: select whole pages by their best token instead of single tokens")
-      .option("--random-scores", "SEED", "quest/moba/snapkv: replace scores by seeded uniform draws (H2 ablation)")
+      .option("--random-scores", "SEED",
+              "quest/moba/snapkv: replace scores by seeded uniform draws (H2 ablation)")
       .option("--sparse-seed", "N", "random: seed of the page draws", "0");
 }
 
 SparseConfig sparse_config(const Args& args) {
-  static const char* kMethodFlags[] = {"sparse-preset", "budget",      "dense-layers", "per-head-select",
-                                       "first-blocks",  "local-blocks", "initial",     "local",
-                                       "dilation",      "moba-block",   "moba-decode", "snap-window",
-                                       "snap-kernel",   "snap-pool",    "oracle-pages", "random-scores",
-                                       "sparse-seed"};
+  static const char* kMethodFlags[] = {
+      "sparse-preset", "budget",    "dense-layers", "per-head-select", "first-blocks", "local-blocks",
+      "initial",       "local",     "dilation",     "moba-block",      "moba-decode",  "snap-window",
+      "snap-kernel",   "snap-pool", "oracle-pages", "random-scores",   "sparse-seed"};
   if (!args.has("sparse")) {
     for (const char* f : kMethodFlags) require(!args.has(f), "--", f, " needs --sparse METHOD");
     return {};
@@ -62,11 +69,12 @@ SparseConfig sparse_config(const Args& args) {
   SparseMethod method;
   const std::string name = args.str("sparse");
   require(parse_sparse_method(name, &method),
-          "--sparse must be dense, streaming, dilated, quest, moba, snapkv, oracle or random, got \"", name, "\"");
+          "--sparse must be dense, streaming, dilated, quest, moba, snapkv, oracle or random, got \"", name,
+          "\"");
   SparsePreset preset = SparsePreset::Seed;
   if (args.has("sparse-preset"))
-    require(parse_sparse_preset(args.str("sparse-preset"), &preset), "--sparse-preset must be seed or original, got \"",
-            args.str("sparse-preset"), "\"");
+    require(parse_sparse_preset(args.str("sparse-preset"), &preset),
+            "--sparse-preset must be seed or original, got \"", args.str("sparse-preset"), "\"");
   SparseConfig c = preset_config(preset, method);
   using M = SparseMethod;
   // Each flag names the methods it applies to; any other combination is rejected.
@@ -84,12 +92,14 @@ SparseConfig sparse_config(const Args& args) {
     c.budget = SparseBudget::parse(args.str("budget"));
   if (only("dense-layers", all_sparse)) {
     c.dense_layers.clear();
-    if (args.str("dense-layers") != "none") c.dense_layers = parse_int_list(args.str("dense-layers"), "--dense-layers");
+    if (args.str("dense-layers") != "none")
+      c.dense_layers = parse_int_list(args.str("dense-layers"), "--dense-layers");
   }
   if (only("per-head-select", {M::Quest, M::Moba, M::SnapKV, M::Oracle, M::Random})) c.per_query_head = true;
   if (only("first-blocks", blocks)) c.first_units = args.integer("first-blocks", 0, 1 << 20);
   if (only("local-blocks", blocks)) c.local_units = args.integer("local-blocks", 0, 1 << 20);
-  if (only("initial", {M::Streaming, M::Dilated})) c.initial_tokens = args.integer("initial", 0, int64_t{1} << 40);
+  if (only("initial", {M::Streaming, M::Dilated}))
+    c.initial_tokens = args.integer("initial", 0, int64_t{1} << 40);
   if (only("local", {M::Streaming, M::Dilated})) c.local_tokens = args.integer("local", 0, int64_t{1} << 40);
   if (only("dilation", {M::Dilated})) c.dilation = args.integer("dilation", 1, int64_t{1} << 40);
   if (only("moba-block", {M::Moba})) c.moba_block = args.integer("moba-block", 1, int64_t{1} << 30);
@@ -106,7 +116,8 @@ SparseConfig sparse_config(const Args& args) {
     c.random_scores = true;
     c.random_seed = static_cast<uint64_t>(args.integer("random-scores", 0, INT64_MAX));
   }
-  if (only("sparse-seed", {M::Random})) c.random_seed = static_cast<uint64_t>(args.integer("sparse-seed", 0, INT64_MAX));
+  if (only("sparse-seed", {M::Random}))
+    c.random_seed = static_cast<uint64_t>(args.integer("sparse-seed", 0, INT64_MAX));
   if (method == M::Dilated && !args.has("local")) c.local_tokens = 0;
   return c;
 }
@@ -155,21 +166,23 @@ std::vector<int32_t> prompt_ids(const Args& args, const Model& model, const Toke
   std::vector<int32_t> ids;
   if (has_ids) {
     for (int64_t id : parse_int_list(args.str("ids"), "--ids")) {
-      require(id >= 0 && id < model.config().vocab_size, "--ids: token id ", id, " is outside the vocabulary [0, ",
-              model.config().vocab_size, ")");
+      require(id >= 0 && id < model.config().vocab_size, "--ids: token id ", id,
+              " is outside the vocabulary [0, ", model.config().vocab_size, ")");
       ids.push_back(static_cast<int32_t>(id));
     }
     return ids;
   }
-  require(tokenizer != nullptr, "-p needs a tokenizer: the model directory has no tokenizer.json or tokenizer.model;"
+  require(tokenizer != nullptr,
+          "-p needs a tokenizer: the model directory has no tokenizer.json or tokenizer.model;"
           " pass --tokenizer FILE or give --ids");
   // RAT+ is trained and evaluated without BOS (formats.md §3.8).
   const bool add_special = !args.enabled("no-special") && model.config().family != Family::RatPlus;
   ids = tokenizer->encode(args.str("prompt"), add_special);
   require(!ids.empty(), "the prompt is empty after tokenization");
   for (int32_t id : ids)
-    require(id < model.config().vocab_size, "the tokenizer produced id ", id, ", outside the model's vocabulary of ",
-            model.config().vocab_size, " (wrong tokenizer for this model?)");
+    require(id < model.config().vocab_size, "the tokenizer produced id ", id,
+            ", outside the model's vocabulary of ", model.config().vocab_size,
+            " (wrong tokenizer for this model?)");
   return ids;
 }
 

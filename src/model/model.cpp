@@ -4,10 +4,9 @@
 #include <chrono>
 #include <cmath>
 
-#include "base/rng.h"
-
 #include "attention/attend.h"
 #include "attention/prefill_attention.h"
+#include "base/rng.h"
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/matmul.h"
 #include "kernels/cpu/memory_scan.h"
@@ -47,7 +46,9 @@ int64_t default_context(const ModelConfig& c) {
 }
 
 using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
 
 SelectorShape selector_shape(const ModelConfig& c, const InferenceOptions& o) {
   return SelectorShape{c.num_layers, c.num_heads, c.num_kv_heads, c.head_dim, o.page_size};
@@ -70,7 +71,8 @@ InferenceContext::InferenceContext(const Model& model, const InferenceOptions& o
       cache_(cache_shape(model.config(), options)) {
   require(options.page_size >= 1, "page size must be at least 1, got ", options.page_size);
   const auto& c = model.config();
-  memory_k_.assign(static_cast<size_t>(c.num_layers), std::vector<float>(static_cast<size_t>(c.kv_dim()), 0.0f));
+  memory_k_.assign(static_cast<size_t>(c.num_layers),
+                   std::vector<float>(static_cast<size_t>(c.kv_dim()), 0.0f));
   memory_v_ = memory_k_;
   if (options.sparse.sparse()) {
     validate_sparse_config(options.sparse, options.page_size, c.num_layers);
@@ -79,7 +81,8 @@ InferenceContext::InferenceContext(const Model& model, const InferenceOptions& o
 }
 
 void InferenceContext::set_sparse_stats(SelectionObserver* stats) {
-  if (!sparse_ && stats) sparse_ = std::make_unique<SparseAttention>(options_.sparse, selector_shape(model_.config(), options_));
+  if (!sparse_ && stats)
+    sparse_ = std::make_unique<SparseAttention>(options_.sparse, selector_shape(model_.config(), options_));
   if (sparse_) sparse_->set_observer(stats);
 }
 
@@ -93,8 +96,8 @@ void InferenceContext::reset() {
 
 void InferenceContext::fill_synthetic(int64_t tokens, uint64_t seed) {
   const ModelConfig& c = model_.config();
-  require(position_ + tokens <= max_context_, "a depth of ", position_ + tokens, " tokens passes the context limit of ",
-          max_context_, " (raise --ctx-size)");
+  require(position_ + tokens <= max_context_, "a depth of ", position_ + tokens,
+          " tokens passes the context limit of ", max_context_, " (raise --ctx-size)");
   Rng rng(seed);
   const int64_t start = position_;
   const int64_t chunk = 256;
@@ -156,7 +159,8 @@ void InferenceContext::forward(std::span<const int32_t> tokens, LogitRows rows, 
   const int64_t first = rows == LogitRows::All ? 0 : n - 1;
   const int64_t count = n - first;
   normed_.resize(static_cast<size_t>(count * h));
-  rms_norm(x.data() + first * h, w.final_norm.data(), count, h, static_cast<float>(c.rms_norm_eps), normed_.data());
+  rms_norm(x.data() + first * h, w.final_norm.data(), count, h, static_cast<float>(c.rms_norm_eps),
+           normed_.data());
   Linear head;
   head.weight = w.lm_head;
   linear(normed_.data(), count, head, logits);

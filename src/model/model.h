@@ -45,7 +45,6 @@ struct InferenceOptions {
   SparseConfig sparse;
 };
 
-
 enum class LogitRows { None, Last, All };
 
 // Wall time spent in each part of the forward calls of a context, summed since the last reset: what
