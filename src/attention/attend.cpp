@@ -62,9 +62,88 @@ void dense_spans(const KvCache& cache, int64_t end, std::vector<TokenSpan>& span
     spans.push_back({start, std::min(page_size, end - start)});
 }
 
+#if defined(__AVX512F__)
+namespace {
+
+// The common head sizes (64, 128) keep q and the output accumulator in registers: scores are computed
+// four keys at a time (independent FMA chains), and values are accumulated without storing the output
+// between keys. C is the number of 16-float chunks of the head.
+template <int C>
+void attend_registers(const float* q, const std::vector<TokenSpan>& spans, const KvCache& cache,
+                      int64_t layer, int64_t kv_head, float scale, std::vector<float>& scores, float* out) {
+  constexpr int64_t dim = 16 * C;
+  const DType dtype = cache.shape().dtype;
+  const int64_t row_bytes = dim * static_cast<int64_t>(dtype_size(dtype));
+  const __mmask16 all = 0xffff;
+  __m512 qv[C];
+  for (int c = 0; c < C; ++c) qv[c] = _mm512_mul_ps(_mm512_loadu_ps(q + 16 * c), _mm512_set1_ps(scale));
+  int64_t total = 0;
+  for (const auto& s : spans) total += s.count;
+  scores.resize(static_cast<size_t>(total));
+
+  float max_score = -std::numeric_limits<float>::infinity();
+  float* score = scores.data();
+  for (const auto& s : spans) {
+    const uint8_t* keys = cache.keys(layer, s.start, kv_head);
+    int64_t j = 0;
+    for (; j + 4 <= s.count; j += 4) {
+      __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+      for (int c = 0; c < C; ++c)
+        for (int k = 0; k < 4; ++k)
+          acc[k] = _mm512_fmadd_ps(
+              qv[c], load_cached16(keys + (j + k) * row_bytes + c * 16 * dtype_size(dtype), dtype, all),
+              acc[k]);
+      for (int k = 0; k < 4; ++k) {
+        *score = _mm512_reduce_add_ps(acc[k]);
+        max_score = std::max(max_score, *score++);
+      }
+    }
+    for (; j < s.count; ++j) {
+      __m512 acc = _mm512_setzero_ps();
+      for (int c = 0; c < C; ++c)
+        acc = _mm512_fmadd_ps(
+            qv[c], load_cached16(keys + j * row_bytes + c * 16 * dtype_size(dtype), dtype, all), acc);
+      *score = _mm512_reduce_add_ps(acc);
+      max_score = std::max(max_score, *score++);
+    }
+  }
+  float denominator = 0.0f;
+  for (float& e : scores) {
+    e = std::exp(e - max_score);
+    denominator += e;
+  }
+  __m512 o[C];
+  for (int c = 0; c < C; ++c) o[c] = _mm512_setzero_ps();
+  score = scores.data();
+  for (const auto& s : spans) {
+    const uint8_t* values = cache.values(layer, s.start, kv_head);
+    for (int64_t j = 0; j < s.count; ++j) {
+      const __m512 w = _mm512_set1_ps(*score++);
+      for (int c = 0; c < C; ++c)
+        o[c] = _mm512_fmadd_ps(
+            w, load_cached16(values + j * row_bytes + c * 16 * dtype_size(dtype), dtype, all), o[c]);
+    }
+  }
+  const __m512 inv = _mm512_set1_ps(1.0f / denominator);
+  for (int c = 0; c < C; ++c) _mm512_storeu_ps(out + 16 * c, _mm512_mul_ps(o[c], inv));
+}
+
+}  // namespace
+#endif
+
 void attend(const float* q, const std::vector<TokenSpan>& spans, const KvCache& cache, int64_t layer,
             int64_t kv_head, float scale, std::vector<float>& scores, float* out) {
   const int64_t dim = cache.shape().head_dim;
+#if defined(__AVX512F__)
+  switch (dim) {
+    case 64:
+      return attend_registers<4>(q, spans, cache, layer, kv_head, scale, scores, out);
+    case 128:
+      return attend_registers<8>(q, spans, cache, layer, kv_head, scale, scores, out);
+    default:
+      break;
+  }
+#endif
   const DType dtype = cache.shape().dtype;
   const int64_t elem = static_cast<int64_t>(dtype_size(dtype));
   int64_t total = 0;

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <tuple>
 
 #include "attention/attend.h"
 #include "attention/prefill_attention.h"
@@ -84,12 +85,14 @@ TEST(Kernels, MemoryScanMatchesRecurrence) {
 }
 
 // Tiled prefill attention and per-query attention against a plain softmax, for odd lengths, page sizes
-// 1/5/16/64, MHA and GQA, every cache dtype, and a prompt block that starts after earlier tokens.
+// 1/5/16/64, MHA and GQA, every cache dtype, head sizes with the generic and the register-resident
+// paths (12; 64, 128), and a prompt block that starts after earlier tokens.
 TEST(Kernels, AttentionKernelsMatchPlainSoftmax) {
-  for (DType dtype : {DType::F32, DType::BF16}) {
+  for (DType dtype : {DType::F32, DType::BF16, DType::F16}) {
     for (int64_t page : {1, 5, 16, 64}) {
-      for (auto [heads, kv_heads] : {std::pair<int64_t, int64_t>{3, 3}, {6, 2}}) {
-        const int64_t dim = 12, earlier = 19, n = 77;
+      for (auto [heads, kv_heads, dim] :
+           {std::tuple<int64_t, int64_t, int64_t>{3, 3, 12}, {6, 2, 64}, {2, 1, 128}}) {
+        const int64_t earlier = 19, n = 77;
         KvCacheShape shape{1, kv_heads, dim, page, dtype};
         KvCache cache(shape);
         const int64_t total = earlier + n;
@@ -124,7 +127,8 @@ TEST(Kernels, AttentionKernelsMatchPlainSoftmax) {
             }
           }
         }
-        EXPECT_LT(testing::relative_error(tiled, expected), 1e-5) << "page " << page << " heads " << heads;
+        EXPECT_LT(testing::relative_error(tiled, expected), 1e-5)
+            << "page " << page << " heads " << heads << " dim " << dim;
         EXPECT_LT(testing::relative_error(per_query, expected), 1e-5)
             << "page " << page << " heads " << heads;
       }
