@@ -16,7 +16,10 @@ packages=(
   wordnet-base             # adjectives and nouns for NIAH keys
 )
 if [[ " $* " == *" --train "* ]]; then
-  packages+=(libtorch-dev)
+  packages+=(
+    libtorch-dev libgloo-dev  # ratkv-train on the CPU, with Gloo for CPU data parallelism
+    python3.11-doc perl-doc fortunes debian-reference-en bible-kjv-text  # training corpus (docs/training.md)
+  )
 fi
 
 missing=()

@@ -1,0 +1,27 @@
+#pragma once
+// The RAT+ memory as a differentiable op:
+//   g = σ(f),  k̂_t = g_t ⊙ k̂_{t−1} + (1 − g_t) ⊙ k_t,  v̂_t = g_t ⊙ v̂_{t−1} + (1 − g_t) ⊙ v_t,  k̂_{−1} =
+//   v̂_{−1} = 0
+// One gate per channel shared by k and v, state and arithmetic in fp32 (RAT+'s ascan runs in fp32).
+// Backward is the reverse scan of the same recurrence (see memory_scan.cpp). Runs on CUDA through
+// memory_scan_cuda.cu when built with it, else through a plain CPU loop.
+#include <utility>
+
+#include "train/torch_compat.h"
+
+namespace ratkv::train {
+
+// h_t = a_t ⊙ h_{t−1} + b_t along dim 1 of a, b: [batch, time, channels], fp32, contiguous; h_{−1} = 0.
+// reverse: the same recurrence run from t = T−1 down to 0 (h_t = a_t ⊙ h_{t+1} + b_t).
+torch::Tensor linear_scan(const torch::Tensor& a, const torch::Tensor& b, bool reverse);
+
+// (k̂, v̂) in fp32 from gate logits f and k, v: [batch, time, channels] of any float dtype.
+// Differentiable with respect to all three inputs.
+std::pair<torch::Tensor, torch::Tensor> memory_recurrence(const torch::Tensor& gate_logits,
+                                                          const torch::Tensor& k, const torch::Tensor& v);
+
+#ifdef RATKV_TRAIN_CUDA
+torch::Tensor linear_scan_cuda(const torch::Tensor& a, const torch::Tensor& b, bool reverse);
+#endif
+
+}  // namespace ratkv::train
