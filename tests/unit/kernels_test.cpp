@@ -28,7 +28,7 @@ TEST(Kernels, MatmulMatchesReferenceForOddSizesAndDtypes) {
       for (int64_t cols : {1, 7, 16, 33, 200}) {
         for (int64_t n : {1, 2, 5, 9, 600}) {
           const auto values = random_vector(static_cast<size_t>(rows * cols), rows * 1000 + cols);
-          std::vector<uint8_t> storage(values.size() * dtype_size(dtype) + 2);
+          std::vector<uint8_t> storage((values.size() + 1) * dtype_size(dtype));
           // Offset by the element size so the rows start unaligned to 64 bytes, as mapped tensors may.
           uint8_t* data = storage.data() + dtype_size(dtype);
           convert_from_f32(values.data(), values.size(), dtype, data);
