@@ -14,7 +14,7 @@ mkdir -p "$work"
 echo "== two random 8-layer d=512 models: RAT+ with memory, and without"
 $bin init -m "$work/memory" --family ratplus --layers 8 --hidden 512 --heads 8 --vocab 8192 --seed 1
 $bin init -m "$work/attention" --family ratplus --no-memory --layers 8 --hidden 512 --heads 8 --vocab 8192 --seed 1
-$bin inspect -m "$work/memory" | head -12
+$bin inspect -m "$work/memory" | sed -n 1,12p
 
 echo "== exactness: optimized engine vs plain reference, HF transformers and RAT+ fixtures"
 build/ratkv_tests --gtest_brief=1 --gtest_filter='*ModelExactness*:*ReferenceFixture*:Kernels*'
