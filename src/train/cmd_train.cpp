@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "base/error.h"
+#include "cli/architecture_flags.h"
 #include "cli/args.h"
 #include "train/commands.h"
 #include "train/distributed.h"
@@ -19,78 +20,18 @@ void declare_model_flags(cli::Args& args) {
   args.option("--config", "FILE", "model config.json (the engine's schema, docs/formats.md)")
       .option("--init-from", "DIR",
               "start from this exported/engine model directory (continued pretraining, SFT)")
-      .option("--family", "NAME", "llama, olmo2 or ratplus (model from flags, like `ratkv init`)")
-      .option("--layers", "N", "decoder layers")
-      .option("--hidden", "N", "hidden size")
-      .option("--heads", "N", "attention heads (default: hidden / 64)")
-      .option("--kv-heads", "N", "key/value heads (default: heads)")
-      .option("--head-dim", "N", "head dimension (default: hidden / heads)")
-      .option("--intermediate", "N",
-              "FFN width (default: 4 x hidden for ratplus, 8/3 x hidden rounded to 64)")
-      .option("--vocab", "N", "vocabulary size (default: the data's)")
-      .option("--max-pos", "N", "max_position_embeddings", "4096")
-      .option("--rope-theta", "X", "RoPE base", "10000")
-      .option("--eos-id", "N", "EOS id written to the config (default: the data's)")
-      .flag("--memory", "RAT+ memory in every layer (default for ratplus)")
-      .flag("--no-memory", "no memory (the RAT+ attention baseline)")
-      .flag("--output-gate", "output gate (always on for ratplus)");
+      .option("--eos-id", "N", "EOS id written to the config (default: the data's)");
+  // The architecture, as for `ratkv init` (--family, --layers, --hidden, ...).
+  cli::add_architecture_flags(args);
 }
 
 ModelConfig config_from_flags(const cli::Args& args, const std::optional<int32_t>& tokenizer_vocab,
                               const std::optional<int32_t>& tokenizer_eos) {
-  ModelConfig c;
-  const std::string family = args.str("family");
-  if (family == "llama")
-    c.family = Family::Llama;
-  else if (family == "olmo2")
-    c.family = Family::Olmo2;
-  else if (family == "ratplus")
-    c.family = Family::RatPlus;
-  else
-    fail("--family must be llama, olmo2 or ratplus, got \"", family, "\"");
-  require(!(args.enabled("memory") && args.enabled("no-memory")),
-          "--memory and --no-memory exclude each other");
-  c.num_layers = args.integer("layers", 1, 1024);
-  c.hidden_size = args.integer("hidden", 2, 65536);
-  c.num_heads = args.has("heads") ? args.integer("heads", 1, 4096) : std::max<int64_t>(1, c.hidden_size / 64);
-  c.num_kv_heads = args.has("kv-heads") ? args.integer("kv-heads", 1, 4096) : c.num_heads;
-  c.head_dim = args.has("head-dim") ? args.integer("head-dim", 2, 4096) : c.hidden_size / c.num_heads;
-  c.max_position_embeddings = args.integer("max-pos", 1, int64_t{1} << 30);
-  c.rope.theta = args.number("rope-theta", 1.0, 1e12);
-  if (args.has("vocab"))
-    c.vocab_size = args.integer("vocab", 1, int64_t{1} << 24);
-  else if (tokenizer_vocab)
-    c.vocab_size = *tokenizer_vocab;
-  else
-    fail("--vocab is required when no --tokenizer is given");
-  if (args.has("eos-id"))
-    c.eos_token_ids = {args.integer("eos-id", 0, c.vocab_size - 1)};
-  else if (tokenizer_eos)
-    c.eos_token_ids = {*tokenizer_eos};
-  const bool memory = c.family == Family::RatPlus ? !args.enabled("no-memory") : args.enabled("memory");
-  c.memory_layers.assign(static_cast<size_t>(c.num_layers), memory);
-  switch (c.family) {
-    case Family::Llama:
-    case Family::Olmo2:
-      c.intermediate_size = args.has("intermediate") ? args.integer("intermediate", 1, 1 << 20)
-                                                     : (c.hidden_size * 8 / 3 + 63) / 64 * 64;
-      c.norm_placement =
-          c.family == Family::Olmo2 ? NormPlacement::PostNormInResidual : NormPlacement::PreNorm;
-      c.qk_norm = c.family == Family::Olmo2;
-      c.output_gate = args.enabled("output-gate");
-      c.rms_norm_eps = c.family == Family::Olmo2 ? 1e-6 : 1e-5;
-      break;
-    case Family::RatPlus:
-      c.intermediate_size =
-          args.has("intermediate") ? args.integer("intermediate", 1, 1 << 20) : 4 * c.hidden_size;
-      c.ffn = FfnKind::GeluErf;
-      c.output_gate = true;
-      c.tie_word_embeddings = true;
-      c.rms_norm_eps = 1e-6;
-      break;
-  }
-  // Round-trip through the JSON schema so the trained config is exactly what the engine will parse.
-  return ModelConfig::from_json(c.to_json(), "model flags");
+  std::optional<int64_t> eos = tokenizer_eos;
+  if (args.has("eos-id")) eos = args.integer("eos-id", 0, (int64_t{1} << 24) - 1);
+  ModelConfig c = cli::architecture_from_flags(args, tokenizer_vocab, std::nullopt, eos);
+  if (eos) require(*eos < c.vocab_size, "--eos-id ", *eos, " is outside the vocabulary of ", c.vocab_size);
+  return c;
 }
 
 // The command line without "--nproc N" / "--nproc=N", for the ranks the launcher starts.
