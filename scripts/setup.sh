@@ -2,6 +2,8 @@
 # Installs every Debian package ratkv needs to build, test and run. The one place that does so.
 #   scripts/setup.sh            build + test dependencies
 #   scripts/setup.sh --train    also libtorch (for ratkv-train on the CPU)
+#   scripts/setup.sh --corpus   also the documentation packages the training corpus is made of (~2 GB;
+#                               only `ratkv-train-data corpus` reads them, no test does)
 set -euo pipefail
 
 packages=(
@@ -18,7 +20,15 @@ packages=(
 if [[ " $* " == *" --train "* ]]; then
   packages+=(
     libtorch-dev libgloo-dev  # ratkv-train on the CPU, with Gloo for CPU data parallelism
-    python3.11-doc perl-doc fortunes debian-reference-en bible-kjv-text  # training corpus (docs/training.md)
+  )
+fi
+if [[ " $* " == *" --corpus "* ]]; then
+  packages+=(  # the training corpus (src/train/corpus.cpp, docs/training.md "Data")
+    python3.11-doc perl-doc fortunes debian-reference-en debian-handbook postgresql-doc-15 git-doc sphinx-doc
+    python-django-doc python-sqlalchemy-doc python-celery-doc python-sympy-doc python-scipy-doc
+    python-astropy-doc python-pandas-doc python-sklearn-doc python-statsmodels-doc python-dask-doc
+    python-skimage-doc python-xarray-doc python-pytest-doc rust-doc gimp-help-en lilypond-doc-html gnucash-docs
+    octave-doc maxima-doc kicad-doc-en erlang-doc ghc-doc xz-utils
   )
 fi
 

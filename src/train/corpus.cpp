@@ -12,19 +12,62 @@
 #include "base/error.h"
 #include "base/json.h"
 #include "niah/text_source.h"
+#include "train/html_text.h"
 
 namespace ratkv::train {
 
 namespace fs = std::filesystem;
 
 std::vector<CorpusSource> default_corpus_sources() {
-  return {
+  std::vector<CorpusSource> sources = {
       {"linux-doc-6.1", "/usr/share/doc/linux-doc-6.1/Documentation", ".rst.gz", Markup::ReStructuredText},
       {"linux-doc-6.1", "/usr/share/doc/linux-doc-6.1/Documentation", ".rst", Markup::ReStructuredText},
       {"python3.11-doc", "/usr/share/doc/python3.11/html/_sources", ".rst.txt", Markup::ReStructuredText},
       {"perl-doc", "/usr/share/perl/5.36/pod", ".pod", Markup::Pod},
       {"fortunes", "/usr/share/games/fortunes", "", Markup::Fortune},
   };
+  // HTML manuals: long-form English prose about software, the register of the evaluation haystack, from
+  // packages that install it as pages (no source markup shipped). Order fixes the corpus order.
+  const char* html_trees[][2] = {
+      {"debian-reference-en", "/usr/share/debian-reference"},
+      {"debian-handbook", "/usr/share/doc/debian-handbook/html/en-US"},
+      {"postgresql-doc-15", "/usr/share/doc/postgresql-doc-15/html"},
+      {"git-doc", "/usr/share/doc/git-doc"},
+      {"sphinx-doc", "/usr/share/doc/sphinx-doc/html"},
+      {"python-django-doc", "/usr/share/doc/python-django-doc/html"},
+      {"python-sqlalchemy-doc", "/usr/share/doc/python-sqlalchemy-doc/html"},
+      {"python-celery-doc", "/usr/share/doc/python-celery-doc/html"},
+      {"python-sympy-doc", "/usr/share/doc/python-sympy-doc/html"},
+      {"python-scipy-doc", "/usr/share/doc/python-scipy-doc/html"},
+      {"python-astropy-doc", "/usr/share/doc/python-astropy-doc/html"},
+      {"python-pandas-doc", "/usr/share/doc/python-pandas-doc/html"},
+      {"python-sklearn-doc", "/usr/share/doc/python-sklearn-doc/html"},
+      {"python-statsmodels-doc", "/usr/share/doc/python-statsmodels-doc/html"},
+      {"python-dask-doc", "/usr/share/doc/python-dask-doc/html"},
+      {"python-skimage-doc", "/usr/share/doc/python-skimage-doc/html"},
+      {"python-xarray-doc", "/usr/share/doc/python-xarray-doc/html"},
+      {"python-pytest-doc", "/usr/share/doc/python-pytest-doc/html"},
+      {"gimp-help-en", "/usr/share/gimp/2.0/help/en"},
+      {"lilypond-doc-html", "/usr/share/doc/lilypond/html/Documentation"},
+      {"gnucash-docs", "/usr/share/doc/gnucash-docs/gnucash-guide-en"},
+      {"gnucash-docs", "/usr/share/doc/gnucash-docs/gnucash-help-en"},
+      {"octave-doc", "/usr/share/doc/octave/octave.html"},
+      {"maxima-doc", "/usr/share/doc/maxima-doc/html"},
+      {"kicad-doc-en", "/usr/share/doc/kicad/help/en"},
+      {"erlang-doc", "/usr/share/doc/erlang-doc"},
+      {"ghc-doc", "/usr/share/doc/ghc-doc/html/users_guide"},
+      // The Rust books, not the API reference (27,000 generated pages of signatures).
+      {"rust-doc", "/usr/share/doc/rust-doc/html/book"},
+      {"rust-doc", "/usr/share/doc/rust-doc/html/reference"},
+      {"rust-doc", "/usr/share/doc/rust-doc/html/rust-by-example"},
+      {"rust-doc", "/usr/share/doc/rust-doc/html/nomicon"},
+      {"rust-doc", "/usr/share/doc/rust-doc/html/edition-guide"},
+      {"rust-doc", "/usr/share/doc/rust-doc/html/embedded-book"},
+      {"rust-doc", "/usr/share/doc/rust-doc/html/rustc"},
+      {"rust-doc", "/usr/share/doc/rust-doc/html/rustdoc"},
+  };
+  for (const auto& [package, root] : html_trees) sources.push_back({package, root, ".html", Markup::Html});
+  return sources;
 }
 
 namespace {
@@ -187,6 +230,8 @@ std::vector<std::string> extract_paragraphs(const std::string& text, Markup mark
       return pod_paragraphs(text);
     case Markup::Fortune:
       return fortune_paragraphs(text);
+    case Markup::Html:
+      return html_paragraphs(text);
     case Markup::Plain: {
       std::vector<std::string> out;
       for (const auto& b : blocks(text)) out.push_back(join_lines(b));
@@ -227,7 +272,14 @@ CorpusStats build_corpus(const std::vector<CorpusSource>& sources, const std::ve
       continue;
     }
     std::vector<std::string> files;
-    for (const auto& e : fs::recursive_directory_iterator(source.root)) {
+    for (auto it = fs::recursive_directory_iterator(source.root); it != fs::recursive_directory_iterator();
+         ++it) {
+      const auto& e = *it;
+      if (source.markup == Markup::Html && e.is_directory() &&
+          e.path().filename().string().starts_with("_")) {
+        it.disable_recursion_pending();  // Sphinx's _modules (highlighted source), _static, _sources
+        continue;
+      }
       if (!e.is_regular_file()) continue;
       const std::string path = e.path().string();
       if (!source.suffix.empty() && !path.ends_with(source.suffix)) continue;

@@ -8,7 +8,7 @@
 
 namespace ratkv::train {
 
-enum class Markup { ReStructuredText, Pod, Fortune, Plain };
+enum class Markup { ReStructuredText, Pod, Fortune, Html, Plain };
 
 struct CorpusSource {
   std::string package;  // the Debian package that installs it (for docs and scripts/setup.sh)
@@ -17,8 +17,10 @@ struct CorpusSource {
   Markup markup;
 };
 
-// linux-doc-6.1 (.rst), python3.11-doc (.rst sources), perl-doc (.pod), fortunes; those not installed
-// are skipped with a note.
+// linux-doc-6.1 (.rst), python3.11-doc (.rst sources), perl-doc (.pod), fortunes, and the HTML manuals of
+// the packages listed in docs/training.md (Debian's reference and handbook, PostgreSQL, Git, Sphinx, the
+// Python library docs, the Rust books); those not installed are skipped with a note. HTML trees skip
+// directories whose name starts with '_' (Sphinx's _modules source listings, _static, _sources).
 std::vector<CorpusSource> default_corpus_sources();
 
 // Plain paragraphs of one file's text.

@@ -5,6 +5,7 @@
 
 #include "train/corpus.h"
 #include "train/data_source.h"
+#include "train/html_text.h"
 #include "train_test_util.h"
 
 namespace ratkv::train {
@@ -88,6 +89,38 @@ TEST(Corpus, StripsRstAndPodMarkupAndKeepsProse) {
   EXPECT_EQ(q[1], "The bold and code and text in a readable sentence here.");
   EXPECT_TRUE(looks_like_prose(q[1]));
   EXPECT_FALSE(looks_like_prose("x = foo(bar[1], baz[2]) + qux->{3}; // 12345 67890"));
+}
+
+TEST(Corpus, HtmlKeepsVisibleProseAndSkipsCodeNavigationAndScripts) {
+  const std::string html =
+      "<!DOCTYPE html><html><head><title>Page title</title><style>p{color:red}</style></head><body>"
+      "<nav><a href='/'>Home</a> | <a href=\"x.html\">Next</a></nav>"
+      "<h1>Getting started</h1><p>The <b>quick</b> brown fox &amp; the lazy dog&#8212;a\n  classic "
+      "pangram, with <code>inline code</code> kept&nbsp;inside &lt;sentences&gt;.</p>"
+      "<pre>int main() { return 0; }</pre><!-- a <p>comment</p> -->"
+      "<div class=\"note\"><p>Second paragraph&rsquo;s text.<br>After a break.</p></div>"
+      "<script>var p = '<p>not text</p>';</script><p>Unknown &bogus; and a &#x1F600; face, 3 < 4.</p>"
+      "<p>Unclosed to the end";
+  const auto p = html_paragraphs(html);
+  ASSERT_EQ(p.size(), 6u) << ::testing::PrintToString(p);
+  EXPECT_EQ(p[0], "Getting started");
+  EXPECT_EQ(
+      p[1],
+      "The quick brown fox & the lazy dog\u2014a classic pangram, with inline code kept inside <sentences>.");
+  EXPECT_EQ(p[2], "Second paragraph\u2019s text.");
+  EXPECT_EQ(p[3], "After a break.");
+  EXPECT_EQ(p[4], "Unknown &bogus; and a \U0001F600 face, 3 < 4.");
+  EXPECT_EQ(p[5], "Unclosed to the end");
+  EXPECT_EQ(extract_paragraphs(html, Markup::Html), p);
+
+  EXPECT_EQ(decode_html_entity("amp"), "&");
+  EXPECT_EQ(decode_html_entity("#x41"), "A");
+  EXPECT_EQ(decode_html_entity("shy"), "");
+  EXPECT_FALSE(decode_html_entity("#xD800").has_value());  // a surrogate is no character
+  EXPECT_FALSE(decode_html_entity("#").has_value());
+  EXPECT_FALSE(decode_html_entity("nosuch").has_value());
+  // Truncated markup never throws and keeps what it can.
+  for (size_t n = 0; n < html.size(); n += 7) EXPECT_NO_THROW(html_paragraphs(html.substr(0, n)));
 }
 
 }  // namespace
