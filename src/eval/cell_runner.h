@@ -30,6 +30,8 @@ struct CellOutcome {
   std::vector<int32_t> tokens;
   std::string text;  // decoded, cut at the first newline
   std::string stop_reason;
+  // A shared prefill's time is divided among the arms that used it, so that the rows' seconds add up to the
+  // time spent.
   double prefill_seconds = 0.0, decode_seconds = 0.0;
   Json diagnostics = Json::object();
 };
@@ -52,6 +54,9 @@ using SessionFactory = std::function<std::unique_ptr<ModelSession>(const ModelRe
 struct EngineOptions {
   bool add_bos = false;  // RULER and the seed paper's SFT feed the prompt without BOS
   int threads = 0;
+  // One dense prefill per sample for every arm whose prefill is exactly the dense one (engine_session.cpp).
+  // Off: every arm runs its own prefill — the reference the sharing is tested against.
+  bool share_prefill = true;
 };
 
 // Loads <path> with Model::load and its tokenizer (tokenizer.json or tokenizer.model in the directory).
