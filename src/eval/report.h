@@ -10,6 +10,7 @@
 #include <tuple>
 #include <vector>
 
+#include "eval/hypotheses.h"
 #include "eval/results.h"
 #include "eval/stats.h"
 
@@ -33,6 +34,9 @@ ResultTable tabulate(const std::vector<ResultRow>& rows);
 // The markdown summary: per length, the accuracy table (rows method × budget × model, columns tasks + average
 // with its interval) and the paired comparisons of every model pair.
 std::string markdown_summary(const ResultTable& table, const BootstrapOptions& boot = {});
+
+// The H1/H2 sections (hypotheses.h) as markdown; empty when there are none.
+std::string markdown_hypotheses(const std::vector<TextTable>& tables);
 
 struct ReportFiles {
   std::string markdown, html;
