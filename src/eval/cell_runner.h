@@ -2,8 +2,8 @@
 // The one seam between the NIAH runner and the engine. A ModelSession is one loaded model: it tokenizes
 // (for length fitting and prompts), and runs the cells of one sample — every arm (sparse method × budget)
 // asked for — returning each arm's greedy continuation and diagnostics. Implementations decide how to share
-// work between arms (one dense prefill for all arms whose prefill is dense, where the engine can restore a
-// prefilled state). EngineSession (engine_session.cpp) is the real one; tests use a fake.
+// work between arms: EngineSession (engine_session.cpp), the real one, runs one dense prefill for all arms
+// whose prefill is dense and rolls the context back between their decodes; tests also use a fake.
 #include <cstdint>
 #include <functional>
 #include <memory>

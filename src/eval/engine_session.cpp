@@ -10,7 +10,7 @@
 // prefill: prefill once, checkpoint, then per arm switch the SparseConfig (SnapKV observes the kept prompt
 // queries), decode, and roll back (InferenceContext::rollback truncates the cache; no copy). Arms whose
 // method changes the prompt's attention (moba, streaming, dilated) run their own prefill. The result of each
-// arm is bit-identical to its own run (EngineSession.SharedPrefillEqualsSeparateRuns).
+// arm is bit-identical to its own run (PrefillSharing.EngineSessionSharedPrefillEqualsSeparateRuns).
 #include <algorithm>
 #include <chrono>
 #include <filesystem>

@@ -3,8 +3,8 @@
 // plots/*.svg, plots/*.png}. Per cell (model, method, budget, task, length) the mean score with a 95%
 // bootstrap interval; the average over tasks (tasks weigh equally, resampled within task); for every pair of
 // models the paired difference on the samples both have, its interval and a sign-flip test;
-// accuracy-vs-budget plots per method, one line per model, per task and averaged. The HTML page holds the
-// SVGs inline: it opens offline.
+// accuracy-vs-budget plots per method, one line per model, per task and averaged; the H1/H2 sections when the
+// results hold those experiments (hypotheses.h). The HTML page holds the SVGs inline: it opens offline.
 #include <map>
 #include <string>
 #include <tuple>

@@ -1,7 +1,8 @@
 // `ratkv init`, `ratkv niah` and `ratkv report` end to end through the built binary: two tiny random models
 // with the shipped tiny tokenizer, a 2-task × 2-method grid, the report files, resume (a rerun adds no
-// rows), shard + merge equal to one run, and shared prefill equal to separate prefills. Needs nothing
-// outside the repository (word lists are written here; the two tasks use the noise and needle haystacks).
+// rows), shard + merge equal to one run, and shared prefill equal to separate prefills (diagnostics on,
+// which also puts the H1 table in the report). Needs nothing outside the repository (word lists are written
+// here; the two tasks use the noise and needle haystacks).
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -65,7 +66,7 @@ TEST(NiahCli, GridReportResumeShardsAndSharedPrefill) {
 
   const std::string grid = "niah --models attn=" + dir + "/attn,mem=" + dir +
                            "/mem --sparse dense,quest --budgets 1/4 --tasks niah_single_1,niah_multikey_2 "
-                           "--lengths 512 --samples 2 --tokens-to-generate 6 --words " +
+                           "--lengths 512 --samples 2 --tokens-to-generate 6 --diagnostics --words " +
                            dir + "/words --no-progress -t 2 --out ";
   const std::string one = dir + "/one";
   {
@@ -82,6 +83,9 @@ TEST(NiahCli, GridReportResumeShardsAndSharedPrefill) {
   const std::string summary = read_file(one + "/report/summary.md");
   EXPECT_NE(summary.find("| quest | 1/4 | mem |"), std::string::npos) << summary;
   EXPECT_NE(summary.find("Paired differences"), std::string::npos);
+  const size_t h1 = summary.find("## H1: strict per-head hit rate");
+  ASSERT_NE(h1, std::string::npos) << summary;
+  EXPECT_NE(summary.find("| quest | 1/4 | Avg | mem |", h1), std::string::npos) << summary;
   EXPECT_TRUE(fs::exists(one + "/report/report.html"));
   for (const char* plot : {"quest_niah_single_1_512", "quest_niah_multikey_2_512", "quest_avg_512"}) {
     EXPECT_TRUE(fs::exists(one + "/report/plots/" + plot + ".svg")) << plot;
