@@ -132,4 +132,30 @@ void KvCache::clear() {
   pages_allocated_ = 0;
 }
 
+// Cheaper than restoring a copy: append() only writes slots at or past a layer's length, so the tokens
+// before `tokens` were never touched. What later appends did change is the metadata of a partial last
+// page; it is rebuilt from the stored keys, which are the values append() folded in (it rounds before
+// folding), in the same slot order, so min, max and the f32 sum come out bit-identical. The page table is
+// always 0, 1, 2, ... (ensure_pages is its only writer and allocates in order; clear and truncate cut the
+// table and the allocation count together), so the dropped pages are reused by the next appends.
+void KvCache::truncate(int64_t tokens) {
+  for (int64_t layer = 0; layer < shape_.num_layers; ++layer)
+    require(tokens >= 0 && tokens <= length(layer), "KV cache: cannot truncate layer ", layer, " of ",
+            length(layer), " tokens to ", tokens);
+  const int64_t page_size = shape_.page_size, heads = shape_.num_kv_heads, dim = shape_.head_dim;
+  const int64_t pages = (tokens + page_size - 1) / page_size;
+  page_table_.resize(static_cast<size_t>(pages));
+  pages_allocated_ = static_cast<int32_t>(pages);
+  std::fill(lengths_.begin(), lengths_.end(), tokens);
+  if (tokens % page_size == 0) return;
+  const int64_t first = (pages - 1) * page_size;
+  std::vector<float> key(static_cast<size_t>(heads * dim));
+  for (int64_t layer = 0; layer < shape_.num_layers; ++layer)
+    for (int64_t t = first; t < tokens; ++t) {
+      for (int64_t h = 0; h < heads; ++h)
+        convert_to_f32(keys(layer, t, h), shape_.dtype, static_cast<size_t>(dim), key.data() + h * dim);
+      update_metadata(layer, page_table_[static_cast<size_t>(pages - 1)], t - first, key.data());
+    }
+}
+
 }  // namespace ratkv

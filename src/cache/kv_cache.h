@@ -81,6 +81,9 @@ class KvCache {
 
   // Drops every token (keeps the allocated pages for reuse).
   void clear();
+  // Drops the tokens at or past `tokens` in every layer; the ones before stay byte for byte (what
+  // InferenceContext::rollback needs to run several decodes from one prefill).
+  void truncate(int64_t tokens);
   // Bytes of one token's K and V over all layers and heads (for bandwidth accounting).
   int64_t bytes_per_token() const;
 

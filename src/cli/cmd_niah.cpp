@@ -78,6 +78,7 @@ int run_niah(int argc, char** argv) {
       .flag("--diagnostics", "record selection diagnostics (gold hits, captured mass)")
       .flag("--bos", "prepend BOS to prompts (RULER and the seed paper do not)")
       .flag("--no-progress", "no progress bar")
+      .flag("--no-share-prefill", "every arm runs its own prefill (same results; for checks and timing)")
       .option("-t,--threads", "N", "threads");
   if (!args.parse(argc, argv)) return 0;
 
@@ -136,6 +137,7 @@ int run_niah(int argc, char** argv) {
   }
   eval::EngineOptions engine;
   engine.add_bos = args.enabled("bos");
+  engine.share_prefill = !args.enabled("no-share-prefill");
   std::unordered_set<std::string> excluded;
   if (split == niah::Split::Train) {
     require(args.has("exclude"),

@@ -2,8 +2,8 @@
 // The one seam between the NIAH runner and the engine. A ModelSession is one loaded model: it tokenizes
 // (for length fitting and prompts), and runs the cells of one sample — every arm (sparse method × budget)
 // asked for — returning each arm's greedy continuation and diagnostics. Implementations decide how to share
-// work between arms (one dense prefill for all arms whose prefill is dense, where the engine can restore a
-// prefilled state). EngineSession (engine_session.cpp) is the real one; tests use a fake.
+// work between arms: EngineSession (engine_session.cpp), the real one, runs one dense prefill for all arms
+// whose prefill is dense and rolls the context back between their decodes; tests also use a fake.
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -30,6 +30,8 @@ struct CellOutcome {
   std::vector<int32_t> tokens;
   std::string text;  // decoded, cut at the first newline
   std::string stop_reason;
+  // A shared prefill's time is divided among the arms that used it, so that the rows' seconds add up to the
+  // time spent.
   double prefill_seconds = 0.0, decode_seconds = 0.0;
   Json diagnostics = Json::object();
 };
@@ -52,6 +54,9 @@ using SessionFactory = std::function<std::unique_ptr<ModelSession>(const ModelRe
 struct EngineOptions {
   bool add_bos = false;  // RULER and the seed paper's SFT feed the prompt without BOS
   int threads = 0;
+  // One dense prefill per sample for every arm whose prefill is exactly the dense one (engine_session.cpp).
+  // Off: every arm runs its own prefill — the reference the sharing is tested against.
+  bool share_prefill = true;
 };
 
 // Loads <path> with Model::load and its tokenizer (tokenizer.json or tokenizer.model in the directory).

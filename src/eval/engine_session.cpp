@@ -1,13 +1,18 @@
 // The real ModelSession: a ratkv model and its tokenizer, greedy decoding with the answer prefix already in
 // the prompt, stopping at EOS, a newline or the token limit.
 //
-// SPARSE SEAM: arms become InferenceOptions through arm_config() (sparse_arms.cpp); with diagnostics on, a
-// SparseStats collector is attached for the decode and its per-head strict hit, captured mass and oracle
-// overlap are returned. Prefill sharing: every arm currently runs its own prefill. Arms with a dense prefill
-// (MethodLabel::dense_prefill) could share one once InferenceContext can restore a prefilled state (KV cache
-// length + memory state) and switch its SparseConfig; run() already receives all arms of a sample together
-// so that change stays inside this file.
+// SPARSE SEAM: arms become a SparseConfig and page size through arm_config() (sparse_arms.cpp); with
+// diagnostics on, a SparseStats collector is attached for the decode and its per-head strict hit, captured
+// mass and oracle overlap are returned.
+//
+// PREFILL SHARING: the arms of one sample whose prompt attention is exactly the dense one (prefill_is_dense:
+// dense, quest, snapkv, oracle, random) and that use the same page size (the cache layout) share one dense
+// prefill: prefill once, checkpoint, then per arm switch the SparseConfig (SnapKV observes the kept prompt
+// queries), decode, and roll back (InferenceContext::rollback truncates the cache; no copy). Arms whose
+// method changes the prompt's attention (moba, streaming, dilated) run their own prefill. The result of each
+// arm is bit-identical to its own run (PrefillSharing.EngineSessionSharedPrefillEqualsSeparateRuns).
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <map>
 
@@ -71,31 +76,70 @@ class EngineSession final : public ModelSession {
   std::string tokenizer_id() const override { return tokenizer_id_; }
 
   std::vector<CellOutcome> run(const std::vector<Arm>& arms, const CellInput& input) override {
-    std::vector<CellOutcome> out;
-    for (const auto& arm : arms) out.push_back(run_arm(arm, input));
+    const auto& cfg = model_->config();
+    const SelectorShape shape{cfg.num_layers, cfg.num_heads, cfg.num_kv_heads, cfg.head_dim, 0};
+    std::vector<ArmConfig> configs;
+    // Arms that share a prefill, by page size; the others run alone.
+    std::map<int64_t, std::vector<size_t>> shared;
+    std::vector<size_t> alone;
+    for (size_t i = 0; i < arms.size(); ++i) {
+      configs.push_back(arm_config(arms[i]));
+      validate_sparse_config(configs[i].sparse, configs[i].page_size, cfg.num_layers);
+      SelectorShape s = shape;
+      s.page_size = configs[i].page_size;
+      if (options_.share_prefill && prefill_is_dense(configs[i].sparse, s))
+        shared[configs[i].page_size].push_back(i);
+      else
+        alone.push_back(i);
+    }
+    const int64_t needed = static_cast<int64_t>(input.prompt.size()) + input.max_new_tokens;
+    std::vector<CellOutcome> out(arms.size());
+    for (const auto& [page_size, members] : shared) {
+      int64_t window = 0;
+      for (size_t i : members) window = std::max(window, observed_prompt_rows(configs[i].sparse));
+      InferenceContext& ctx = context(page_size, needed);
+      ctx.keep_prompt_queries(window);
+      std::vector<float> logits;
+      const auto start = std::chrono::steady_clock::now();
+      ctx.forward(input.prompt, LogitRows::Last, logits);
+      const double prefill = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() /
+                             static_cast<double>(members.size());
+      const InferenceContext::Checkpoint prompt_end = ctx.checkpoint();
+      for (size_t k = 0; k < members.size(); ++k) {
+        if (k > 0) ctx.rollback(prompt_end);
+        out[members[k]] = decode(ctx, configs[members[k]].sparse, input, &logits);
+        out[members[k]].prefill_seconds = prefill;
+      }
+    }
+    for (size_t i : alone) {
+      InferenceContext& ctx = context(configs[i].page_size, needed);
+      ctx.keep_prompt_queries(0);
+      out[i] = decode(ctx, configs[i].sparse, input, nullptr);
+    }
     return out;
   }
 
  private:
-  InferenceContext& context(const Arm& arm, int64_t needed) {
-    const std::string key = arm.method + "@" + arm.budget;
-    auto it = contexts_.find(key);
+  // The context of a page size, emptied, with the dense method.
+  InferenceContext& context(int64_t page_size, int64_t needed) {
+    auto it = contexts_.find(page_size);
     if (it == contexts_.end() || it->second->max_context() < needed) {
-      const ArmConfig a = arm_config(arm);
       InferenceOptions o;
-      o.page_size = a.page_size;
-      o.sparse = a.sparse;
+      o.page_size = page_size;
       o.max_context = std::max<int64_t>(needed, model_->config().max_position_embeddings);
-      validate_sparse_config(o.sparse, o.page_size, model_->config().num_layers);
-      it = contexts_.insert_or_assign(key, std::make_unique<InferenceContext>(*model_, o)).first;
+      it = contexts_.insert_or_assign(page_size, std::make_unique<InferenceContext>(*model_, o)).first;
     }
     it->second->reset();
+    it->second->set_sparse_config(SparseConfig{});
     return *it->second;
   }
 
-  CellOutcome run_arm(const Arm& arm, const CellInput& input) {
-    InferenceContext& ctx = context(arm, static_cast<int64_t>(input.prompt.size()) + input.max_new_tokens);
+  // Switches ctx to `sparse` and generates: after the shared prefill whose last logits are `*prefilled`, or
+  // from the prompt when prefilled is null.
+  CellOutcome decode(InferenceContext& ctx, const SparseConfig& sparse, const CellInput& input,
+                     const std::vector<float>* prefilled) {
     const auto& cfg = model_->config();
+    ctx.set_sparse_config(sparse);
     std::unique_ptr<SparseStats> stats;
     if (input.diagnostics) {
       stats = std::make_unique<SparseStats>(cfg.num_layers, cfg.num_heads);
@@ -105,7 +149,8 @@ class EngineSession final : public ModelSession {
     GenerateOptions g;
     g.max_new_tokens = input.max_new_tokens;
     g.stop_ids = stop_ids_;
-    const GenerateResult r = generate(ctx, input.prompt, g);
+    const GenerateResult r =
+        prefilled ? generate_after_prefill(ctx, *prefilled, g) : generate(ctx, input.prompt, g);
     CellOutcome o;
     o.tokens = r.tokens;
     o.stop_reason = r.stop_reason;
@@ -116,9 +161,9 @@ class EngineSession final : public ModelSession {
     if (nl != std::string::npos) o.text.resize(nl);
     if (stats) {
       stats->end_sample();
-      ctx.set_sparse_stats(nullptr);
       o.diagnostics = summarize(*stats, cfg.num_layers, cfg.num_heads);
     }
+    ctx.set_sparse_stats(nullptr);
     return o;
   }
 
@@ -146,7 +191,7 @@ class EngineSession final : public ModelSession {
   std::unique_ptr<Tokenizer> tokenizer_;
   std::string tokenizer_id_;
   std::vector<int64_t> stop_ids_;
-  std::map<std::string, std::unique_ptr<InferenceContext>> contexts_;
+  std::map<int64_t, std::unique_ptr<InferenceContext>> contexts_;  // by page size
 };
 
 }  // namespace

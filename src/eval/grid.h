@@ -24,8 +24,9 @@ struct MethodLabel {
   static MethodLabel parse(const std::string& label);  // fails naming --sparse
   bool random() const { return name == "random" || options.count("random"); }
   // Decode-only methods run a dense prefill: dense, quest, snapkv (it selects after the prefill), oracle,
-  // random. Cells of one sample with such methods could share one prefill (the CellRunner decides).
-  bool dense_prefill() const { return name != "moba"; }
+  // random; moba, streaming and dilated change the prompt's attention. The engine session shares one prefill
+  // among the first kind (it asks the engine: prefill_is_dense).
+  bool dense_prefill() const { return name != "moba" && name != "streaming" && name != "dilated"; }
 };
 
 struct ModelRef {

@@ -9,6 +9,7 @@
 #include "base/error.h"
 #include "eval/chart.h"
 #include "eval/grid.h"
+#include "eval/hypotheses.h"
 #include "niah/task_spec.h"
 
 namespace ratkv::eval {
@@ -255,6 +256,16 @@ std::string markdown_summary(const ResultTable& table, const BootstrapOptions& b
   return s;
 }
 
+std::string markdown_hypotheses(const std::vector<TextTable>& tables) {
+  std::string s;
+  for (const auto& t : tables) {
+    std::vector<Row> rows;
+    for (const auto& r : t.rows) rows.push_back({r});
+    s += "\n## " + t.title + "\n\n" + t.note + "\n\n" + markdown_table(t.header, rows);
+  }
+  return s;
+}
+
 ReportFiles write_report(const std::string& dir, const BootstrapOptions& boot) {
   const auto rows = load_results(dir);
   require(!rows.empty(), dir, ": no results*.jsonl rows to report");
@@ -263,7 +274,8 @@ ReportFiles write_report(const std::string& dir, const BootstrapOptions& boot) {
   std::filesystem::create_directories(plots);
   ReportFiles files;
   files.markdown = out + "/summary.md";
-  write_file(files.markdown, markdown_summary(table, boot));
+  const std::vector<TextTable> hypotheses = hypothesis_tables(rows);
+  write_file(files.markdown, markdown_summary(table, boot) + markdown_hypotheses(hypotheses));
   std::string html =
       "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>NIAH report</title><style>"
       "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin:1em 0;font-size:13px}"
@@ -274,6 +286,12 @@ ReportFiles write_report(const std::string& dir, const BootstrapOptions& boot) {
   for (const auto& tb : build_tables(table, boot)) {
     html += "<h2>Length " + std::to_string(tb.length) + "</h2>\n" + html_table(tb.acc_header, tb.acc);
     if (!tb.cmp.empty()) html += "<h3>Paired differences</h3>\n" + html_table(tb.cmp_header, tb.cmp);
+  }
+  for (const auto& h : hypotheses) {
+    std::vector<Row> hr;
+    for (const auto& r : h.rows) hr.push_back({r});
+    html += "<h2>" + xml_escape(h.title) + "</h2>\n<p>" + xml_escape(h.note) + "</p>\n" +
+            html_table(h.header, hr);
   }
   html += "<h2>Accuracy vs budget</h2>\n<div class=\"plots\">\n";
   for (const auto& [name, chart] : build_charts(table, boot)) {

@@ -21,6 +21,9 @@ int64_t option_int(const MethodLabel& m, const char* key, int64_t fallback) {
 ArmConfig arm_config(const Arm& arm) {
   const MethodLabel m = MethodLabel::parse(arm.method);
   ArmConfig a;
+  // Dense on the seed preset's page: attention over all keys does not depend on how they are paged, and the
+  // same page size puts dense in the prefill the seed-preset arms share (engine_session.cpp).
+  a.page_size = preset_page_size(SparsePreset::Seed, SparseMethod::Dense);
   if (m.name == "dense") return a;
   SparseMethod method = SparseMethod::Dense;
   require(parse_sparse_method(m.name, &method), "--sparse: the engine has no method \"", m.name, "\"");

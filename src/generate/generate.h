@@ -30,4 +30,10 @@ struct GenerateResult {
 GenerateResult generate(InferenceContext& ctx, std::span<const int32_t> prompt,
                         const GenerateOptions& options, const std::function<void(int32_t)>& on_token = {});
 
+// The decode loop of generate() for a prompt already run: `logits` are the [vocab] logits of its last
+// token. For callers that share one prefill among several decodes (prefill_seconds stays 0).
+GenerateResult generate_after_prefill(InferenceContext& ctx, std::vector<float> logits,
+                                      const GenerateOptions& options,
+                                      const std::function<void(int32_t)>& on_token = {});
+
 }  // namespace ratkv

@@ -81,6 +81,7 @@ InferenceContext::InferenceContext(const Model& model, const InferenceOptions& o
 }
 
 void InferenceContext::set_sparse_stats(SelectionObserver* stats) {
+  observer_ = stats;
   if (!sparse_ && stats)
     sparse_ = std::make_unique<SparseAttention>(options_.sparse, selector_shape(model_.config(), options_));
   if (sparse_) sparse_->set_observer(stats);
@@ -92,6 +93,66 @@ void InferenceContext::reset() {
   for (auto& s : memory_v_) std::fill(s.begin(), s.end(), 0.0f);
   position_ = 0;
   if (sparse_) sparse_->reset();
+  ++sequence_;
+  prompt_end_ = 0;
+  prompt_dense_ = true;
+  kept_query_rows_ = 0;
+}
+
+InferenceContext::Checkpoint InferenceContext::checkpoint() const {
+  return Checkpoint{sequence_, position_, memory_k_, memory_v_};
+}
+
+void InferenceContext::rollback(const Checkpoint& c) {
+  require(c.sequence == sequence_ && c.position <= position_, "rollback: the checkpoint (position ",
+          c.position, ") is not a past state of this sequence");
+  cache_.truncate(c.position);
+  memory_k_ = c.memory_k;
+  memory_v_ = c.memory_v;
+  position_ = c.position;
+  if (c.position < prompt_end_) {
+    // Back inside the prompt: what the selector observed of it no longer holds.
+    prompt_end_ = 0;
+    kept_query_rows_ = 0;
+    if (sparse_) sparse_->reset();
+  }
+}
+
+void InferenceContext::keep_prompt_queries(int64_t rows) {
+  require(rows >= 0, "keep_prompt_queries: rows must be >= 0, got ", rows);
+  keep_query_rows_ = rows;
+  prompt_queries_.resize(static_cast<size_t>(model_.config().num_layers));
+}
+
+void InferenceContext::set_sparse_config(const SparseConfig& sparse) {
+  const ModelConfig& c = model_.config();
+  validate_sparse_config(sparse, options_.page_size, c.num_layers);
+  const SelectorShape shape = selector_shape(c, options_);
+  const int64_t observed = std::min(observed_prompt_rows(sparse), prompt_end_);
+  if (position_ > 0) {
+    require(position_ == prompt_end_,
+            "switching the sparse method is exact only right at the end of the prompt (", prompt_end_,
+            " tokens), not at position ", position_);
+    require(prompt_dense_ && prefill_is_dense(sparse, shape), "switching to --sparse ",
+            sparse_method_name(sparse.method),
+            " after the prompt: exact only when the prompt's attention and the new method's are both dense");
+    require(kept_query_rows_ >= observed, "switching to --sparse ", sparse_method_name(sparse.method),
+            " after the prompt needs its last ", observed, " query rows; ", kept_query_rows_,
+            " were kept (keep_prompt_queries)");
+  }
+  options_.sparse = sparse;
+  sparse_.reset();
+  if (sparse.sparse() || observer_) {
+    sparse_ = std::make_unique<SparseAttention>(sparse, shape);
+    sparse_->set_observer(observer_);
+  }
+  if (position_ > 0 && observed > 0 && sparse_) {
+    // What the prompt's forward call would have shown it: the same rows, keys and scale (attention_block).
+    const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
+    for (int64_t layer = 0; layer < c.num_layers; ++layer)
+      sparse_->observe_prompt(layer, prompt_queries_[static_cast<size_t>(layer)].data(), kept_query_rows_,
+                              prompt_end_ - kept_query_rows_, cache_, scale);
+  }
 }
 
 void InferenceContext::fill_synthetic(int64_t tokens, uint64_t seed) {
@@ -149,6 +210,10 @@ void InferenceContext::forward(std::span<const int32_t> tokens, LogitRows rows, 
     attention_block(layer, n, x);
     ffn_block(layer, n, x);
   }
+  if (position_ == 0) {
+    prompt_end_ = n;
+    prompt_dense_ = !sparse_ || !sparse_->selector().at_prefill();
+  }
   position_ += n;
 
   if (rows == LogitRows::None) {
@@ -203,6 +268,12 @@ void InferenceContext::attention_block(int64_t layer, int64_t n, std::vector<flo
   const std::vector<float> inv_freq = model_.rope().inv_freq(position0 + n);
   model_.rope().apply(q_.data(), n, c.num_heads, position0, inv_freq);
   model_.rope().apply(k_.data(), n, c.num_kv_heads, position0, inv_freq);
+  if (position0 == 0 && keep_query_rows_ > 0) {
+    const int64_t rows = std::min(keep_query_rows_, n);
+    const float* first = q_.data() + (n - rows) * c.q_dim();
+    prompt_queries_[static_cast<size_t>(layer)].assign(first, first + rows * c.q_dim());
+    kept_query_rows_ = rows;
+  }
   cache_.append(layer, k_.data(), v_.data(), n);
 
   attn_.resize(static_cast<size_t>(n * c.q_dim()));

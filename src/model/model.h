@@ -91,6 +91,32 @@ class InferenceContext {
   // Forgets the sequence: empty cache, zero memory state, position 0.
   void reset();
 
+  // PREFILL SHARING (docs/niah.md "Speed"): one dense prefill serves every method that selects only at
+  // decode. The runner prefills with the dense method, takes a checkpoint, and for each method switches the
+  // config, decodes, and rolls back. A rollback truncates the KV cache instead of restoring a copy of it:
+  // tokens before the checkpoint are never rewritten by appends (KvCache::truncate), so it costs
+  // O(layers × page) where a snapshot of a 4K-token cache would copy tens of MiB per method. The memory
+  // state is small and is copied. Selector state depends only on the prompt (select() is const), so a
+  // rollback to the end of the prompt keeps it.
+  struct Checkpoint {
+    uint64_t sequence = 0;  // reset() starts a new sequence; a checkpoint of another one is refused
+    int64_t position = 0;
+    std::vector<std::vector<float>> memory_k, memory_v;
+  };
+  Checkpoint checkpoint() const;
+  // Back to `c`, taken on this sequence at or before the current position; fails otherwise.
+  void rollback(const Checkpoint& c);
+  // Keeps the last `rows` post-RoPE query rows of every layer of the prompt (the forward call at position
+  // 0), so that a method switched in after the prefill can observe the prompt as if it had run it
+  // (SnapKV's observation window). 0 keeps none.
+  void keep_prompt_queries(int64_t rows);
+  // Switches the sparse method (the page size stays). Allowed on an empty sequence, or right at the end of
+  // a prompt whose attention was dense when the new method's would be too; a selector that observes the
+  // prompt then sees the kept query rows, which must cover what it reads (observed_prompt_rows). A
+  // diagnostics observer stays attached.
+  void set_sparse_config(const SparseConfig& sparse);
+  const SparseConfig& sparse_config() const { return options_.sparse; }
+
  private:
   void attention_block(int64_t layer, int64_t n, std::vector<float>& x);
   void ffn_block(int64_t layer, int64_t n, std::vector<float>& x);
@@ -104,6 +130,14 @@ class InferenceContext {
   KvCache cache_;
   std::vector<std::vector<float>> memory_k_, memory_v_;  // [layer][kv_dim]
   std::unique_ptr<SparseAttention> sparse_;
+  SelectionObserver* observer_ = nullptr;
+  // The sequence's prompt (its first forward call): where it ends, whether its attention was dense, and
+  // its last query rows per layer when keep_prompt_queries asked for them.
+  uint64_t sequence_ = 0;
+  int64_t prompt_end_ = 0;
+  bool prompt_dense_ = true;
+  int64_t keep_query_rows_ = 0, kept_query_rows_ = 0;
+  std::vector<std::vector<float>> prompt_queries_;  // [layer][kept_query_rows_ * q_dim]
   // Scratch buffers reused across calls.
   std::vector<float> normed_, q_, k_, v_, gate_, out_gate_, attn_, proj_, ffn_a_, ffn_b_;
 };

@@ -12,6 +12,10 @@ namespace {
 constexpr int64_t kTiledAttentionMinTokens = 8;  // as the model's dense path
 }
 
+bool prefill_is_dense(const SparseConfig& config, const SelectorShape& shape) {
+  return !config.sparse() || !make_selector(config, shape)->at_prefill();
+}
+
 SparseAttention::SparseAttention(const SparseConfig& config, const SelectorShape& shape)
     : config_(config), shape_(shape), selector_(make_selector(config, shape)) {
   scratch_.resize(static_cast<size_t>(omp_get_max_threads()));

@@ -42,6 +42,11 @@ struct SparseCounters {
   double select_cpu_seconds = 0.0;  // time inside select(), summed over threads
 };
 
+// Whether prompt blocks run exactly the dense attention under `config`: true for methods that select only at
+// decode (quest, snapkv — it observes the prompt but attends densely —, oracle, random), false for those that
+// select for prompt queries too (moba, streaming, dilated). Such methods can share one dense prefill.
+bool prefill_is_dense(const SparseConfig& config, const SelectorShape& shape);
+
 class SparseAttention {
  public:
   SparseAttention(const SparseConfig& config, const SelectorShape& shape);

@@ -112,6 +112,10 @@ int64_t preset_page_size(SparsePreset preset, SparseMethod method) {
   return preset == SparsePreset::Seed ? 64 : 16;
 }
 
+int64_t observed_prompt_rows(const SparseConfig& c) {
+  return c.method == SparseMethod::SnapKV ? c.snap_window : 0;
+}
+
 void validate_sparse_config(const SparseConfig& c, int64_t page_size, int64_t num_layers) {
   require(page_size >= 1, "--page-size must be at least 1, got ", page_size);
   for (int64_t l : c.dense_layers)

@@ -73,6 +73,10 @@ SparseConfig preset_config(SparsePreset preset, SparseMethod method);
 int64_t preset_page_size(SparsePreset preset, SparseMethod method);
 bool parse_sparse_preset(const std::string& text, SparsePreset* out);
 
+// How many of the prompt's last query rows the method reads when the prompt ends: SnapKV's observation
+// window, 0 for the others (InferenceContext keeps that many to switch methods after a shared prefill).
+int64_t observed_prompt_rows(const SparseConfig& c);
+
 // Checks ranges and cross-field rules against the model shape; throws ratkv::Error naming the flag.
 void validate_sparse_config(const SparseConfig& c, int64_t page_size, int64_t num_layers);
 
