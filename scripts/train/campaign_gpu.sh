@@ -1,0 +1,212 @@
+#!/usr/bin/env bash
+# Campaign 1 (docs/training.md): every model of the first results, trained in one lease of a 4-GPU machine.
+#   queue 0, 1  the RAT+ memory model from scratch, seeds 0 and 1 (RAT+'s joint dilated D=64 + dense steps)
+#   queue 2     the same architecture without the memory, seed 0 then seed 1 (dense steps, the same batches)
+#   queue 3     an OLMo2 attention model from scratch; then the memory added (memory lr 10x) and continued,
+#               next to the matched control continued without it (same data, steps, schedule, seed)
+# Each model is then fine-tuned on the NIAH train split (1,024-token examples, then 4,096-token ones) and
+# checked at once on 10 evaluation samples per task at 4,096 tokens (ratkv on the host's CPUs).
+#
+# A device call lasts at most 10 minutes and the machine goes back 30 s after a call ends, so:
+#   campaign_gpu.sh step SECONDS   the one command of every call: build, tokenize and launch the queues
+#                                  (detached, setsid) unless done; follow them for SECONDS at most; then put
+#                                  into $OUT every run's metrics and checks plus the next finished models
+#                                  (2 a call: 16 MB parts, within the 64 MiB a call returns)
+# Repeat the identical call, back to back (no work between calls), until it says "campaign complete".
+# If the machine is lost, what was collected stays collected; the next step starts over what was not.
+# Unpack returned models with: cat RUN.tar.part* | tar x -C DEST   (gives DEST/final/)
+# Other subcommands: start | follow SECONDS | collect DIR N [GLOB] | queue K (internal).
+# Inputs (carried, git-ignored; scripts/train/carry_data.sh makes them): $CARRY/corpus.jsonl.xz,
+# $CARRY/tokenizer.model, $CARRY/niah_{1k,4k}.sft.xz, $CARRY/niah_check.tar.xz.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source scripts/train/env.sh
+CARRY=${CARRY:-out/carry}
+STEPS=${STEPS:-1500}        # pretraining batches of 32 x 4096 tokens (196.6M tokens)
+CPT_STEPS=${CPT_STEPS:-400} # continued pretraining (52.4M tokens)
+SFT1K_STEPS=${SFT1K_STEPS:-400} # SFT on 1,024-token examples, batch 64 (25,600 examples: 1.6 epochs)
+SFT4K_STEPS=${SFT4K_STEPS:-300} # then on 4,096-token examples, batch 32 (9,600 examples: 1.2 epochs)
+WARMUP=100 CPT_WARMUP=20 SFT_WARMUP=25
+ARCH=(--layers 8 --hidden 320 --heads 5 --max-pos 4096)
+DEVICE=cuda PRE_BATCH=(--batch 32 --micro-batch 16) SFT1K_BATCH=(--batch 64 --micro-batch 32)
+SFT4K_BATCH=(--batch 32 --micro-batch 16)
+if [[ ${SMOKE:-0} == 1 ]]; then  # the whole flow on the CPU with a tiny model, to check the script
+  ARCH=(--layers 1 --hidden 64 --heads 1 --max-pos 4096) STEPS=2 CPT_STEPS=2 SFT1K_STEPS=2 SFT4K_STEPS=2 DEVICE=cpu
+  WARMUP=1 CPT_WARMUP=1 SFT_WARMUP=1
+  PRE_BATCH=(--batch 2) SFT1K_BATCH=(--batch 2) SFT4K_BATCH=(--batch 2)
+fi
+log() { echo "[$(date +%H:%M:%S)] $*"; }
+
+pretrain_flags=(--device "$DEVICE" --data "$WORK/shards" --tokenizer "$WORK/tokenizer.model" --seq-len 4096
+                "${PRE_BATCH[@]}" --checkpoint-minutes 3 --log-every 20 --quiet)
+
+# stage NAME CMD...: run once (a done marker), resumable inside (checkpoints).
+stage() {
+  local name=$1
+  shift
+  [[ -f $WORK/done/$name ]] && return 0
+  log "stage $name: $*"
+  "$@"
+  mkdir -p "$WORK/done" && touch "$WORK/done/$name"
+  log "stage $name done"
+}
+
+export_model() {  # RUN DTYPE: RUN/model (f32 for chaining) or RUN/final (bf16, shipped)
+  local out=$WORK/$1/model
+  [[ $2 == bf16 ]] && out=$WORK/$1/final
+  "$TRAIN" export --checkpoint "$WORK/$1" --out "$out" --dtype "$2"
+  "$TRAIN" plot --metrics "$WORK/$1" --out "$WORK/$1/loss.svg" || true
+}
+
+pretrain() {  # RUN FLAGS...
+  local run=$1
+  shift
+  "$TRAIN" pretrain "${pretrain_flags[@]}" --run-dir "$WORK/$run" "$@"
+  export_model "$run" f32
+}
+
+# The SFT files may arrive with a later device call (they are made while pretraining runs): wait for them.
+sft_data() {
+  local f
+  for f in niah_1k niah_4k; do
+    until [[ -f $WORK/$f.sft ]]; do
+      if [[ -f $CARRY/$f.sft.xz ]]; then
+        xz -dc "$CARRY/$f.sft.xz" > "$WORK/$f.sft.$$" && mv "$WORK/$f.sft.$$" "$WORK/$f.sft"
+      else
+        sleep 30
+      fi
+    done
+  done
+}
+
+sft_chain() {  # BASE_RUN: SFT 1k then 4k, export the result bf16
+  local base=$1
+  sft_data
+  "$TRAIN" sft --device "$DEVICE" --data "$WORK/niah_1k.sft" --tokenizer "$WORK/tokenizer.model" \
+    --init-from "$WORK/$base/model" --seq-len 1024 "${SFT1K_BATCH[@]}" --steps "$SFT1K_STEPS" --warmup "$SFT_WARMUP" \
+    --lr 5e-4 --min-lr 5e-5 --log-every 10 --checkpoint-minutes 3 --quiet --run-dir "$WORK/$base-sft1k"
+  export_model "$base-sft1k" f32
+  "$TRAIN" sft --device "$DEVICE" --data "$WORK/niah_4k.sft" --tokenizer "$WORK/tokenizer.model" \
+    --init-from "$WORK/$base-sft1k/model" --seq-len 4096 "${SFT4K_BATCH[@]}" --steps "$SFT4K_STEPS" \
+    --warmup "$SFT_WARMUP" --lr 2e-4 --min-lr 2e-5 --log-every 10 --checkpoint-minutes 3 --quiet --run-dir "$WORK/$base-sft"
+  export_model "$base-sft" bf16
+  export_model "$base" bf16
+  check "$base-sft"
+}
+
+# Dense NIAH on the first 10 evaluation samples of each task at 4,096 tokens, on the host's CPUs while the
+# GPUs go on: the early answer to "did retrieval emerge?", kept with the run's metrics.
+check() {
+  [[ -d $WORK/niah_check ]] || { mkdir -p "$WORK/niah_check.$$" && tar xJf "$CARRY/niah_check.tar.xz" -C "$WORK/niah_check.$$" &&
+    mv "$WORK/niah_check.$$" "$WORK/niah_check"; } || true
+  "$RATKV" niah --data "$WORK/niah_check" --models "$1=$WORK/$1/final" --sparse dense --lengths 4096 \
+    --out "$WORK/$1/check" --no-progress -t "${CHECK_THREADS:-12}" > "$WORK/$1/check.log" 2>&1 || true
+  "$RATKV" report "$WORK/$1/check" >> "$WORK/$1/check.log" 2>&1 || true
+}
+
+run_queue() {
+  case $1 in
+    0 | 1)
+      local s=$1
+      stage "mem-s$s" pretrain "mem-s$s" --family ratplus --memory "${ARCH[@]}" --seed "$s" --steps "$STEPS" \
+        --warmup "$WARMUP" --lr 1e-3 --min-lr 1e-4 --joint-dilated 64
+      stage "mem-s$s-sft" sft_chain "mem-s$s" ;;
+    2)
+      for s in 0 1; do
+        stage "attn-s$s" pretrain "attn-s$s" --family ratplus --no-memory "${ARCH[@]}" --seed "$s" --steps "$STEPS" \
+          --warmup "$WARMUP" --lr 1e-3 --min-lr 1e-4
+      done
+      for s in 0 1; do stage "attn-s$s-sft" sft_chain "attn-s$s"; done ;;
+    3)
+      stage olmo2-base pretrain olmo2-base --family olmo2 "${ARCH[@]}" --seed 0 --steps "$STEPS" --warmup "$WARMUP" \
+        --lr 1e-3 --min-lr 1e-4
+      local cpt=(--init-from "$WORK/olmo2-base/model" --seed 0 --steps "$CPT_STEPS" --warmup "$CPT_WARMUP" --lr 3e-4 --min-lr 3e-5)
+      stage cpt-mem pretrain cpt-mem "${cpt[@]}" --add-memory --memory-lr-mult 10
+      stage cpt-ctl pretrain cpt-ctl "${cpt[@]}"
+      stage cpt-mem-sft sft_chain cpt-mem
+      stage cpt-ctl-sft sft_chain cpt-ctl ;;
+  esac
+}
+
+case ${1:-} in
+  start)
+    mkdir -p "$WORK/logs"
+    if [[ ! -x $TRAIN || ! -x $DATA ]]; then
+      log build
+      export CMAKE_INCLUDE_PATH=$PWD/.gpu-deps/root/usr/include
+      generator=()
+      command -v ninja >/dev/null && generator=(-G Ninja)
+      cmake -S . -B "$BUILD" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DRATKV_TRAIN=ON -DRATKV_TESTS=OFF \
+        -DCMAKE_PREFIX_PATH="$TORCH_DIR/share/cmake" -DCMAKE_CUDA_COMPILER="${NVCC:-/usr/local/cuda/bin/nvcc}" \
+        -DCMAKE_CUDA_ARCHITECTURES=90 -DTORCH_CUDA_ARCH_LIST=9.0 -DCUDAToolkit_ROOT="${CUDA_HOME:-/usr/local/cuda}" \
+        > "$WORK/logs/cmake.log"
+      cmake --build "$BUILD" -j"$(nproc)" --target ratkv ratkv-train ratkv-train-data > "$WORK/logs/build.log"
+    fi
+    cp "$CARRY/tokenizer.model" "$WORK/tokenizer.model"
+    if [[ ! -d $WORK/shards ]]; then
+      log tokenize
+      xz -dc "$CARRY/corpus.jsonl.xz" > "$WORK/corpus.jsonl"
+      "$DATA" shards --corpus "$WORK/corpus.jsonl" --tokenizer "$WORK/tokenizer.model" --out "$WORK/shards"
+    fi
+    for q in 0 1 2 3; do
+      if [[ -f $WORK/logs/queue$q.pid ]] && kill -0 "$(cat "$WORK/logs/queue$q.pid")" 2>/dev/null; then continue; fi
+      CUDA_VISIBLE_DEVICES=$q setsid nohup bash "$0" queue "$q" >> "$WORK/logs/queue$q.log" 2>&1 < /dev/null &
+      echo $! > "$WORK/logs/queue$q.pid"
+    done
+    log "queues started" ;;
+  queue) run_queue "$2" ;;
+  follow)
+    deadline=${FOLLOW_DEADLINE:-$(($(date +%s) + ${2:-540}))}
+    while :; do
+      alive=0
+      for q in 0 1 2 3; do
+        pid=$(cat "$WORK/logs/queue$q.pid" 2>/dev/null || true)
+        [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null && alive=$((alive + 1))
+      done
+      ((alive == 0 || $(date +%s) >= deadline)) && break
+      sleep 20
+    done
+    log "$alive queues running"
+    for q in 0 1 2 3; do echo "-- queue $q"; tail -n 3 "$WORK/logs/queue$q.log"; done
+    for m in "$WORK"/*/metrics.jsonl; do
+      [[ -f $m ]] || continue
+      echo "$(basename "$(dirname "$m")"): $(tail -n 1 "$m" | cut -c1-300)"; done ;;
+  collect)
+    dir=$2 n=${3:-1} k=0
+    mkdir -p "$dir" "$WORK/collected"
+    (cd "$WORK" && tar czf "$dir/metrics.tgz" --ignore-failed-read ./*/metrics.jsonl ./*/loss.svg ./*/check.log \
+      ./*/check/results.jsonl ./*/check/report/summary.md ./*/final/config.json logs done 2> /dev/null) || true
+    for final in "$WORK"/${4:-*}/final; do
+      [[ -d $final ]] || continue
+      run=$(basename "$(dirname "$final")")
+      [[ -f $WORK/collected/$run || $k -ge $n ]] && continue
+      tar cf - -C "$WORK/$run" final | split -b 16000000 -d - "$dir/$run.tar.part"
+      touch "$WORK/collected/$run"
+      k=$((k + 1))
+      log "collected $run"
+    done ;;
+  step)
+    t0=$(date +%s)
+    alive=0
+    for q in 0 1 2 3; do
+      pid=$(cat "$WORK/logs/queue$q.pid" 2>/dev/null || true)
+      [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null && alive=$((alive + 1))
+    done
+    finished=$(ls "$WORK/done" 2>/dev/null | grep -c -- '-sft$' || true)
+    ((alive > 0 || finished == 6)) || bash "$0" start
+    FOLLOW_DEADLINE=$((t0 + ${2:-540})) bash "$0" follow
+    if [[ -n ${OUT:-} ]]; then
+      bash "$0" collect "$OUT" 2 '*-sft'
+      bash "$0" collect "$OUT" $((2 - $(ls "$OUT" | grep -c 'part00' || true))) '*'
+    fi
+    left=0
+    for f in "$WORK"/*/final; do
+      [[ -d $f && ! -f $WORK/collected/$(basename "$(dirname "$f")") ]] && left=$((left + 1))
+    done
+    finished=$(ls "$WORK/done" 2>/dev/null | grep -c -- '-sft$' || true)
+    for c in "$WORK"/*/check/report/summary.md; do
+      [[ -f $c ]] && { echo "== $c"; grep -i -m3 -E 'avg|average' "$c" || true; }
+    done
+    if ((finished == 6 && left == 0)); then log "campaign complete"; else log "$finished of 6 fine-tuned; $left models to collect"; fi ;;
+  *) echo "usage: campaign_gpu.sh step SECONDS | start | follow SECONDS | collect DIR N [GLOB]" >&2; exit 2 ;;
+esac
