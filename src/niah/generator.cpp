@@ -116,10 +116,11 @@ std::string NiahGenerator::context(const Draws& d, int64_t n) const {
     std::unordered_set<std::string> needle_keys(d.keys.begin(), d.keys.end());
     const std::string plural = needle_kind_plural(task_.value);
     while (static_cast<int64_t>(d.distractors.size()) < n) {
-      // Key then value per line, as niah.py; a key equal to a real one is redrawn.
+      // Key then value per line, as niah.py; a key equal to a real one is redrawn, and so is any key or
+      // value of the exclusion set (the train split's distractors must not carry evaluation values
+      // either). Without exclusions draw_fresh takes the first draw, so evaluation prompts are unchanged.
       const std::string key = draw_fresh(task_.key, d.distractor_rng, needle_keys);
-      d.distractors.push_back(
-          needle_sentence(plural, key, random_value(task_.value, d.distractor_rng, *sources_.words)));
+      d.distractors.push_back(needle_sentence(plural, key, draw_fresh(task_.value, d.distractor_rng, {})));
     }
     lines.assign(d.distractors.begin(), d.distractors.begin() + n);
   }

@@ -138,5 +138,26 @@ TEST(NiahTrainSplit, ExcludedKeysAndCheck) {
       2u);
 }
 
+// The distractor lines of MK-2/MK-3 draw keys and values too: an excluded value must not come back there.
+TEST(NiahTrainSplit, DistractorValuesHonourTheExclusions) {
+  const KeyWords words = KeyWords::from_vectors({"red", "blue", "green", "pale", "odd", "shy", "tall", "dim"},
+                                                {"cat", "dog", "owl", "ant", "bee", "elk", "fox", "yak"});
+  GeneratorOptions o;
+  o.max_seq_length = 900;
+  o.seed = default_seed(Split::Train);
+  const TaskSpec& task = find_task("niah_multikey_2");
+  std::unordered_set<std::string> values;
+  {
+    NiahGenerator g(task, o, {nullptr, &words, nullptr}, testing::toy_encode);
+    for (const auto& n : find_needles(g.generate(0).input)) values.insert(n.value);
+  }
+  ASSERT_GE(values.size(), 10u) << "distractor lines expected";
+  NiahGenerator g(task, o, {nullptr, &words, &values}, testing::toy_encode);
+  const NiahSample s = g.generate(0);
+  const auto needles = find_needles(s.input);
+  EXPECT_GE(needles.size(), 10u);
+  for (const auto& n : needles) EXPECT_EQ(values.count(n.value), 0u) << n.sentence;
+}
+
 }  // namespace
 }  // namespace ratkv::niah
