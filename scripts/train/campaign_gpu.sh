@@ -63,6 +63,7 @@ pretrain() {  # RUN FLAGS...
   shift
   "$TRAIN" pretrain "${pretrain_flags[@]}" --run-dir "$WORK/$run" "$@"
   export_model "$run" f32
+  export_model "$run" bf16  # collectable while the fine-tuning runs
 }
 
 # The SFT files may arrive with a later device call (they are made while pretraining runs): wait for them.
@@ -90,7 +91,6 @@ sft_chain() {  # BASE_RUN: SFT 1k then 4k, export the result bf16
     --init-from "$WORK/$base-sft1k/model" --seq-len 4096 "${SFT4K_BATCH[@]}" --steps "$SFT4K_STEPS" \
     --warmup "$SFT_WARMUP" --lr 2e-4 --min-lr 2e-5 --log-every 10 --checkpoint-minutes 3 --quiet --run-dir "$WORK/$base-sft"
   export_model "$base-sft" bf16
-  export_model "$base" bf16
   check "$base-sft"
 }
 
@@ -99,7 +99,10 @@ sft_chain() {  # BASE_RUN: SFT 1k then 4k, export the result bf16
 check() {
   [[ -d $WORK/niah_check ]] || { mkdir -p "$WORK/niah_check.$$" && tar xJf "$CARRY/niah_check.tar.xz" -C "$WORK/niah_check.$$" &&
     mv "$WORK/niah_check.$$" "$WORK/niah_check"; } || true
-  "$RATKV" niah --data "$WORK/niah_check" --models "$1=$WORK/$1/final" --sparse dense --lengths 4096 \
+  local tasks samples
+  tasks=$(ls "$WORK/niah_check" | paste -sd, -)
+  samples=$(wc -l < "$WORK/niah_check/${tasks%%,*}/validation.jsonl")
+  "$RATKV" niah --data "$WORK/niah_check" --tasks "$tasks" --samples "$samples" --models "$1=$WORK/$1/final" --sparse dense --lengths 4096 \
     --out "$WORK/$1/check" --no-progress -t "${CHECK_THREADS:-12}" > "$WORK/$1/check.log" 2>&1 || true
   "$RATKV" report "$WORK/$1/check" >> "$WORK/$1/check.log" 2>&1 || true
 }
@@ -205,7 +208,7 @@ case ${1:-} in
     done
     finished=$(ls "$WORK/done" 2>/dev/null | grep -c -- '-sft$' || true)
     for c in "$WORK"/*/check/report/summary.md; do
-      [[ -f $c ]] && { echo "== $c"; grep -i -m3 -E 'avg|average' "$c" || true; }
+      [[ -f $c ]] && { echo "== $c"; grep -m2 -E '^\| dense' "$c" || true; }
     done
     if ((finished == 6 && left == 0)); then log "campaign complete"; else log "$finished of 6 fine-tuned; $left models to collect"; fi ;;
   *) echo "usage: campaign_gpu.sh step SECONDS | start | follow SECONDS | collect DIR N [GLOB]" >&2; exit 2 ;;
