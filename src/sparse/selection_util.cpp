@@ -1,8 +1,8 @@
 #include "sparse/selection_util.h"
 
-#include <immintrin.h>
-
 #include <algorithm>
+
+#include "kernels/cpu/simd.h"
 
 namespace ratkv {
 
@@ -67,24 +67,12 @@ float quest_bound(const float* q, const uint8_t* min_max, DType dtype, int64_t d
   const size_t elem = dtype_size(dtype);
   const uint8_t* max = min_max + static_cast<size_t>(dim) * elem;
 #if defined(__AVX512F__)
-  auto load = [dtype](const uint8_t* p, __mmask16 mask) {
-    switch (dtype) {
-      case DType::F32:
-        return _mm512_maskz_loadu_ps(mask, reinterpret_cast<const float*>(p));
-      case DType::BF16:
-        return _mm512_castsi512_ps(
-            _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(mask, p)), 16));
-      case DType::F16:
-        return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask, p));
-    }
-    return _mm512_setzero_ps();
-  };
   __m512 acc = _mm512_setzero_ps();
   for (int64_t i = 0; i < dim; i += 16) {
-    const __mmask16 mask = dim - i >= 16 ? __mmask16(0xffff) : static_cast<__mmask16>((1u << (dim - i)) - 1);
+    const __mmask16 mask = simd::lanes(dim - i);
     const __m512 qv = _mm512_maskz_loadu_ps(mask, q + i);
-    const __m512 lo = _mm512_mul_ps(qv, load(min_max + i * elem, mask));
-    const __m512 hi = _mm512_mul_ps(qv, load(max + i * elem, mask));
+    const __m512 lo = _mm512_mul_ps(qv, simd::load_f32x16(min_max + i * elem, dtype, mask));
+    const __m512 hi = _mm512_mul_ps(qv, simd::load_f32x16(max + i * elem, dtype, mask));
     acc = _mm512_add_ps(acc, _mm512_max_ps(lo, hi));
   }
   return _mm512_reduce_add_ps(acc);

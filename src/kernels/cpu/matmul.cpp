@@ -1,12 +1,14 @@
 #include "kernels/cpu/matmul.h"
 
 #include <cblas.h>
-#include <immintrin.h>
 #include <omp.h>
 
 #include <algorithm>
 #include <mutex>
 #include <vector>
+
+#include "base/error.h"
+#include "kernels/cpu/simd.h"
 
 namespace ratkv {
 
@@ -20,52 +22,25 @@ void use_single_threaded_blas() {
 }
 
 #if defined(__AVX512F__)
-inline __m512 load16(const uint8_t* p, DType t) {
-  switch (t) {
-    case DType::F32:
-      return _mm512_loadu_ps(reinterpret_cast<const float*>(p));
-    case DType::BF16: {
-      __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
-      return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
-    }
-    case DType::F16:
-      return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
-  }
-  return _mm512_setzero_ps();
-}
-
-inline __m512 load16_masked(const uint8_t* p, DType t, __mmask16 mask) {
-  switch (t) {
-    case DType::F32:
-      return _mm512_maskz_loadu_ps(mask, reinterpret_cast<const float*>(p));
-    case DType::BF16: {
-      __m256i h = _mm256_maskz_loadu_epi16(mask, p);
-      return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
-    }
-    case DType::F16:
-      return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask, p));
-  }
-  return _mm512_setzero_ps();
-}
-
-// Four rows at a time share each load of x; the cols % 16 tail uses masked loads.
+// Four rows at a time share each load of x; the cols % 16 tail uses masked loads. f32 and f16 weights.
 void gemv_rows_avx512(const float* x, const WeightView& w, int64_t r0, int64_t r1, float* y) {
   const int64_t cols = w.cols;
   const size_t elem = dtype_size(w.dtype);
   const int64_t full = cols / 16 * 16;
-  const __mmask16 tail_mask = static_cast<__mmask16>((1u << (cols - full)) - 1);
+  const __mmask16 tail_mask = simd::lanes(cols - full);
   int64_t r = r0;
   for (; r + 4 <= r1; r += 4) {
     const uint8_t* rows[4] = {w.row(r), w.row(r + 1), w.row(r + 2), w.row(r + 3)};
     __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
     for (int64_t k = 0; k < full; k += 16) {
       const __m512 xv = _mm512_loadu_ps(x + k);
-      for (int i = 0; i < 4; ++i) acc[i] = _mm512_fmadd_ps(load16(rows[i] + k * elem, w.dtype), xv, acc[i]);
+      for (int i = 0; i < 4; ++i)
+        acc[i] = _mm512_fmadd_ps(simd::load_f32x16(rows[i] + k * elem, w.dtype), xv, acc[i]);
     }
     if (full < cols) {
       const __m512 xv = _mm512_maskz_loadu_ps(tail_mask, x + full);
       for (int i = 0; i < 4; ++i)
-        acc[i] = _mm512_fmadd_ps(load16_masked(rows[i] + full * elem, w.dtype, tail_mask), xv, acc[i]);
+        acc[i] = _mm512_fmadd_ps(simd::load_f32x16(rows[i] + full * elem, w.dtype, tail_mask), xv, acc[i]);
     }
     for (int i = 0; i < 4; ++i) y[r - r0 + i] = _mm512_reduce_add_ps(acc[i]);
   }
@@ -73,17 +48,73 @@ void gemv_rows_avx512(const float* x, const WeightView& w, int64_t r0, int64_t r
     const uint8_t* row = w.row(r);
     __m512 acc = _mm512_setzero_ps();
     for (int64_t k = 0; k < full; k += 16)
-      acc = _mm512_fmadd_ps(load16(row + k * elem, w.dtype), _mm512_loadu_ps(x + k), acc);
+      acc = _mm512_fmadd_ps(simd::load_f32x16(row + k * elem, w.dtype), _mm512_loadu_ps(x + k), acc);
     if (full < cols)
-      acc = _mm512_fmadd_ps(load16_masked(row + full * elem, w.dtype, tail_mask),
+      acc = _mm512_fmadd_ps(simd::load_f32x16(row + full * elem, w.dtype, tail_mask),
                             _mm512_maskz_loadu_ps(tail_mask, x + full), acc);
     y[r - r0] = _mm512_reduce_add_ps(acc);
   }
 }
+
+// bf16 rows, 32 weights per load: 32-bit lane i holds weights 2i (low half) and 2i + 1 (high half), so
+// the lane shifted left by 16 is the even weight as f32 and the lane with its low half cleared is the odd
+// one — one shift and one AND per 32 weights instead of two widening shuffles and two shifts, which keeps
+// a core's share of the memory bandwidth within its shuffle throughput. x_split holds x regrouped per
+// 32 columns as [16 even][16 odd] (split_even_odd); the cols % 32 tail uses the 16-wide path on x.
+void gemv_rows_bf16_avx512(const float* x, const float* x_split, const WeightView& w, int64_t r0, int64_t r1,
+                           float* y) {
+  const int64_t cols = w.cols, full = cols / 32 * 32;
+  const __m512i high_half = _mm512_set1_epi32(static_cast<int>(0xffff0000u));
+  auto finish = [&](const uint8_t* row, __m512 acc) {
+    for (int64_t k = full; k < cols; k += 16) {
+      const __mmask16 mask = simd::lanes(cols - k);
+      acc = _mm512_fmadd_ps(simd::load_f32x16(row + 2 * k, DType::BF16, mask),
+                            _mm512_maskz_loadu_ps(mask, x + k), acc);
+    }
+    return _mm512_reduce_add_ps(acc);
+  };
+  int64_t r = r0;
+  for (; r + 4 <= r1; r += 4) {
+    const uint8_t* rows[4] = {w.row(r), w.row(r + 1), w.row(r + 2), w.row(r + 3)};
+    __m512 even[4], odd[4];
+    for (int i = 0; i < 4; ++i) even[i] = odd[i] = _mm512_setzero_ps();
+    for (int64_t k = 0; k < full; k += 32) {
+      const __m512 xe = _mm512_loadu_ps(x_split + k), xo = _mm512_loadu_ps(x_split + k + 16);
+      for (int i = 0; i < 4; ++i) {
+        const __m512i v = _mm512_loadu_si512(rows[i] + 2 * k);
+        even[i] = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(v, 16)), xe, even[i]);
+        odd[i] = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_and_si512(v, high_half)), xo, odd[i]);
+      }
+    }
+    for (int i = 0; i < 4; ++i) y[r - r0 + i] = finish(rows[i], _mm512_add_ps(even[i], odd[i]));
+  }
+  for (; r < r1; ++r) {
+    const uint8_t* row = w.row(r);
+    __m512 even = _mm512_setzero_ps(), odd = _mm512_setzero_ps();
+    for (int64_t k = 0; k < full; k += 32) {
+      const __m512i v = _mm512_loadu_si512(row + 2 * k);
+      even =
+          _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(v, 16)), _mm512_loadu_ps(x_split + k), even);
+      odd = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_and_si512(v, high_half)),
+                            _mm512_loadu_ps(x_split + k + 16), odd);
+    }
+    y[r - r0] = finish(row, _mm512_add_ps(even, odd));
+  }
+}
 #endif
 
+// x regrouped per whole block of 32 columns as [16 even][16 odd] elements, for gemv_rows_bf16_avx512.
+void split_even_odd(const float* x, int64_t cols, float* out) {
+  for (int64_t b = 0; b + 32 <= cols; b += 32)
+    for (int64_t i = 0; i < 16; ++i) {
+      out[b + i] = x[b + 2 * i];
+      out[b + 16 + i] = x[b + 2 * i + 1];
+    }
+}
+
 // Portable path: eight partial sums in a fixed order.
-void gemv_rows_scalar(const float* x, const WeightView& w, int64_t r0, int64_t r1, float* y) {
+[[maybe_unused]] void gemv_rows_scalar(const float* x, const WeightView& w, int64_t r0, int64_t r1,
+                                       float* y) {
   for (int64_t r = r0; r < r1; ++r) {
     const uint8_t* row = w.row(r);
     float partial[8] = {};
@@ -102,52 +133,99 @@ constexpr int64_t kGemvRowBlock = 64;  // rows of W per GEMV task
 constexpr int64_t kTileRows = 64;      // rows of W per GEMM tile (the unit of parallel work)
 constexpr int64_t kTileTokens = 512;   // tokens per sgemm call
 
-}  // namespace
-
-void gemv_rows(const float* x, const WeightView& w, int64_t r0, int64_t r1, float* y) {
+// Rows [r0, r1) of one product; x_split is x regrouped by split_even_odd (read for bf16 weights only).
+void gemv_block(const float* x, const float* x_split, const WeightView& w, int64_t r0, int64_t r1, float* y) {
 #if defined(__AVX512F__)
-  gemv_rows_avx512(x, w, r0, r1, y);
+  if (w.dtype == DType::BF16)
+    gemv_rows_bf16_avx512(x, x_split, w, r0, r1, y);
+  else
+    gemv_rows_avx512(x, w, r0, r1, y);
 #else
   gemv_rows_scalar(x, w, r0, r1, y);
 #endif
 }
 
+}  // namespace
+
+void gemv_rows(const float* x, const WeightView& w, int64_t r0, int64_t r1, float* y) {
+  std::vector<float> x_split(static_cast<size_t>(w.cols));
+  split_even_odd(x, w.cols, x_split.data());
+  gemv_block(x, x_split.data(), w, r0, r1, y);
+}
+
+void matmul_many(const float* x, int64_t n, const MatmulTarget* targets, int64_t count) {
+  if (count == 0) return;
+  const int64_t cols = targets[0].w->cols;
+  for (int64_t i = 0; i < count; ++i)
+    require(targets[i].w->cols == cols, "matmul_many: products of one input need the same width, got ",
+            targets[i].w->cols, " and ", cols);
+  if (n > 4) {
+    for (int64_t i = 0; i < count; ++i) matmul(x, n, *targets[i].w, targets[i].bias, targets[i].y);
+    return;
+  }
+  // Decode: every row block of every product and token is one task of a single parallel region (one
+  // fork and join for q, k, v and the gates together). Each task is computed by one thread in a fixed
+  // order, so results do not depend on the thread count or on which products share the region.
+  static thread_local std::vector<float> x_split;
+  x_split.resize(static_cast<size_t>(n * cols));
+  for (int64_t t = 0; t < n; ++t) split_even_odd(x + t * cols, cols, x_split.data() + t * cols);
+  int64_t blocks = 0, work = 0;
+  for (int64_t i = 0; i < count; ++i) {
+    blocks += (targets[i].w->rows + kGemvRowBlock - 1) / kGemvRowBlock;
+    work += targets[i].w->rows * cols;
+  }
+  const float* split = x_split.data();
+  // Small products are not worth waking the other threads for.
+#pragma omp parallel for schedule(static) if (work >= 32768)
+  for (int64_t task = 0; task < n * blocks; ++task) {
+    const int64_t t = task / blocks;
+    int64_t b = task % blocks, i = 0;
+    for (;; ++i) {
+      const int64_t target_blocks = (targets[i].w->rows + kGemvRowBlock - 1) / kGemvRowBlock;
+      if (b < target_blocks) break;
+      b -= target_blocks;
+    }
+    const WeightView& w = *targets[i].w;
+    const int64_t r0 = b * kGemvRowBlock, r1 = std::min(w.rows, r0 + kGemvRowBlock);
+    gemv_block(x + t * cols, split + t * cols, w, r0, r1, targets[i].y + t * w.rows + r0);
+  }
+  for (int64_t i = 0; i < count; ++i) {
+    if (!targets[i].bias) continue;
+    const int64_t rows = targets[i].w->rows;
+    for (int64_t t = 0; t < n; ++t)
+      for (int64_t r = 0; r < rows; ++r) targets[i].y[t * rows + r] += targets[i].bias[r];
+  }
+}
+
 void matmul(const float* x, int64_t n, const WeightView& w, const float* bias, float* y) {
   const int64_t rows = w.rows, cols = w.cols;
   if (n <= 4) {
-    const int64_t blocks = (rows + kGemvRowBlock - 1) / kGemvRowBlock;
-    for (int64_t t = 0; t < n; ++t) {
-      // Small products are not worth waking the other threads for.
-#pragma omp parallel for schedule(static) if (rows * cols >= 32768)
-      for (int64_t b = 0; b < blocks; ++b) {
-        const int64_t r0 = b * kGemvRowBlock, r1 = std::min(rows, r0 + kGemvRowBlock);
-        gemv_rows(x + t * cols, w, r0, r1, y + t * rows + r0);
-      }
-    }
-  } else {
-    use_single_threaded_blas();
-    const int64_t row_tiles = (rows + kTileRows - 1) / kTileRows;
+    const MatmulTarget target{&w, bias, y};
+    matmul_many(x, n, &target, 1);
+    return;
+  }
+  use_single_threaded_blas();
+  const int64_t row_tiles = (rows + kTileRows - 1) / kTileRows;
 #pragma omp parallel
-    {
-      std::vector<float> converted;
-      if (w.dtype != DType::F32) converted.resize(static_cast<size_t>(kTileRows * cols));
+  {
+    std::vector<float> converted;
+    if (w.dtype != DType::F32) converted.resize(static_cast<size_t>(kTileRows * cols));
 #pragma omp for schedule(dynamic)
-      for (int64_t rt = 0; rt < row_tiles; ++rt) {
-        // Each weight tile is converted once and then multiplied against every token tile.
-        const int64_t r0 = rt * kTileRows, nr = std::min(kTileRows, rows - r0);
-        const float* wt;
-        if (w.dtype == DType::F32) {
-          wt = reinterpret_cast<const float*>(w.row(r0));
-        } else {
-          convert_to_f32(w.row(r0), w.dtype, static_cast<size_t>(nr * cols), converted.data());
-          wt = converted.data();
-        }
-        for (int64_t t0 = 0; t0 < n; t0 += kTileTokens) {
-          const int64_t nt = std::min(kTileTokens, n - t0);
-          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(nt), static_cast<int>(nr),
-                      static_cast<int>(cols), 1.0f, x + t0 * cols, static_cast<int>(cols), wt,
-                      static_cast<int>(cols), 0.0f, y + t0 * rows + r0, static_cast<int>(rows));
-        }
+    for (int64_t rt = 0; rt < row_tiles; ++rt) {
+      // Each weight tile is converted once and then multiplied against every token tile.
+      const int64_t r0 = rt * kTileRows, nr = std::min(kTileRows, rows - r0);
+      const float* wt;
+      if (w.dtype == DType::F32) {
+        wt = reinterpret_cast<const float*>(w.row(r0));
+      } else {
+        convert_to_f32(w.row(r0), w.dtype, static_cast<size_t>(nr * cols), converted.data());
+        wt = converted.data();
+      }
+      for (int64_t t0 = 0; t0 < n; t0 += kTileTokens) {
+        const int64_t nt = std::min(kTileTokens, n - t0);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(nt), static_cast<int>(nr),
+                    static_cast<int>(cols), 1.0f, x + t0 * cols, static_cast<int>(cols), wt,
+                    static_cast<int>(cols), 0.0f, y + t0 * rows + r0, static_cast<int>(rows));
       }
     }
   }

@@ -1,0 +1,79 @@
+// Split-K decode attention: one query per head over a long context, cut into chunks of tokens that run
+// in parallel and merge by log-sum-exp (FlashInfer's and FlashDecoding's split-KV). With few heads per
+// thread (8 heads on 2 cores at 4K depth is 4 heads each) a per-head split would leave cores idle at the
+// end of each layer, and a head's keys are strided across pages; a chunk instead walks its pages in
+// order and, within each page, every KV head, so every core streams nearly contiguous memory.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "attention/attend.h"
+
+namespace ratkv {
+
+namespace {
+constexpr int64_t kMinChunk = 128;  // tokens: below this a task's fixed costs show
+constexpr int64_t kMaxChunks = 64;  // bounds the per-chunk states and the merge
+}  // namespace
+
+// A function of the length alone (never of the thread count), so the partition, and with it every
+// rounding, is the same on any number of threads.
+int64_t decode_chunk_tokens(int64_t tokens) {
+  const int64_t units = (tokens + kMinChunk * kMaxChunks - 1) / (kMinChunk * kMaxChunks);
+  return kMinChunk * std::max<int64_t>(1, units);
+}
+
+void decode_attention(const float* q, int64_t position, const KvCache& cache, int64_t layer,
+                      int64_t num_heads, float scale, float* out) {
+  const int64_t dim = cache.shape().head_dim;
+  const int64_t kv_heads = cache.shape().num_kv_heads;
+  const int64_t group = num_heads / kv_heads;
+  const int64_t tokens = position + 1;
+  const int64_t chunk = decode_chunk_tokens(tokens);
+  const int64_t chunks = (tokens + chunk - 1) / chunk;
+
+  // Per chunk and head: o [chunks][num_heads][dim], max and sum [chunks][num_heads]. Reused across calls
+  // (no allocation per step once warm); owned by the calling thread.
+  static thread_local std::vector<float> o_parts, max_parts, sum_parts;
+  o_parts.resize(static_cast<size_t>(chunks * num_heads * dim));
+  max_parts.resize(static_cast<size_t>(chunks * num_heads));
+  sum_parts.resize(max_parts.size());
+  float* o_base = o_parts.data();
+  float* max_base = max_parts.data();
+  float* sum_base = sum_parts.data();
+
+#pragma omp parallel for schedule(dynamic) if (chunks > 1)
+  for (int64_t c = 0; c < chunks; ++c) {
+    static thread_local std::vector<TokenSpan> spans;
+    spans.clear();
+    append_range_spans(cache, c * chunk, std::min(tokens, (c + 1) * chunk), spans);
+    float* o = o_base + c * num_heads * dim;
+    float* max = max_base + c * num_heads;
+    float* sum = sum_base + c * num_heads;
+    attention_state_init(num_heads, dim, o, max, sum);
+    for (const TokenSpan& span : spans)
+      for (int64_t g = 0; g < kv_heads; ++g)
+        attend_partial(q + g * group * dim, group, &span, 1, cache, layer, g, scale, o + g * group * dim,
+                       max + g * group, sum + g * group);
+  }
+
+  // Merge in chunk order: out_h = Σ_c e^{max_c − M} o_c / Σ_c e^{max_c − M} sum_c, M = max_c max_c.
+  for (int64_t h = 0; h < num_heads; ++h) {
+    float m = -std::numeric_limits<float>::infinity();
+    for (int64_t c = 0; c < chunks; ++c) m = std::max(m, max_base[c * num_heads + h]);
+    float* dst = out + h * dim;
+    std::fill(dst, dst + dim, 0.0f);
+    float total = 0.0f;
+    for (int64_t c = 0; c < chunks; ++c) {
+      const float w = std::exp(max_base[c * num_heads + h] - m);
+      total += w * sum_base[c * num_heads + h];
+      const float* src = o_base + (c * num_heads + h) * dim;
+      for (int64_t d = 0; d < dim; ++d) dst[d] += w * src[d];
+    }
+    const float inv = 1.0f / total;
+    for (int64_t d = 0; d < dim; ++d) dst[d] *= inv;
+  }
+}
+
+}  // namespace ratkv
