@@ -19,12 +19,7 @@
 namespace ratkv {
 namespace {
 
-std::vector<float> random_vector(size_t n, uint64_t seed, float scale = 1.0f) {
-  Rng rng(seed);
-  std::vector<float> v(n);
-  for (auto& e : v) e = scale * rng.normal();
-  return v;
-}
+using testing::random_vector;
 
 // A one-layer cache of `tokens` random tokens, appended in two uneven parts (a partial page in between).
 KvCache filled_cache(int64_t kv_heads, int64_t dim, int64_t page, DType dtype, int64_t tokens, uint64_t seed,

@@ -16,12 +16,7 @@
 namespace ratkv {
 namespace {
 
-std::vector<float> random_vector(size_t n, uint64_t seed, float scale = 1.0f) {
-  Rng rng(seed);
-  std::vector<float> v(n);
-  for (auto& e : v) e = scale * rng.normal();
-  return v;
-}
+using testing::random_vector;
 
 TEST(Kernels, MatmulMatchesReferenceForOddSizesAndDtypes) {
   for (DType dtype : {DType::F32, DType::BF16, DType::F16}) {
