@@ -166,12 +166,26 @@ void partial_registers(const float* q, int64_t heads, const uint8_t* keys, const
 
 }  // namespace
 
+void prefetch_span(const KvCache& cache, int64_t layer, int64_t kv_head, const TokenSpan& span) {
+  const int64_t bytes =
+      span.count * cache.shape().head_dim * static_cast<int64_t>(dtype_size(cache.shape().dtype));
+  const char* keys = reinterpret_cast<const char*>(cache.keys(layer, span.start, kv_head));
+  const char* values = reinterpret_cast<const char*>(cache.values(layer, span.start, kv_head));
+  for (int64_t b = 0; b < bytes; b += 64) {
+    __builtin_prefetch(keys + b, 0, 3);
+    __builtin_prefetch(values + b, 0, 3);
+  }
+}
+
 void attend_partial(const float* q, int64_t heads, const TokenSpan* spans, int64_t num_spans,
                     const KvCache& cache, int64_t layer, int64_t kv_head, float scale, float* o, float* max,
                     float* sum) {
   const int64_t dim = cache.shape().head_dim;
   const DType dtype = cache.shape().dtype;
   for (int64_t i = 0; i < num_spans; ++i) {
+    // The next span is usually elsewhere (another page, or a gap in a sparse selection): ask for all of
+    // it now, so its misses overlap this span's arithmetic instead of waiting for the prefetchers.
+    if (i + 1 < num_spans) prefetch_span(cache, layer, kv_head, spans[i + 1]);
     const TokenSpan& s = spans[i];
     const uint8_t* keys = cache.keys(layer, s.start, kv_head);
     const uint8_t* values = cache.values(layer, s.start, kv_head);

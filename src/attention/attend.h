@@ -37,6 +37,11 @@ void attend_partial(const float* q, int64_t heads, const TokenSpan* spans, int64
                     const KvCache& cache, int64_t layer, int64_t kv_head, float scale, float* o, float* max,
                     float* sum);
 
+// Asks for the keys and values of one span of a KV head to be brought into the cache (software
+// prefetch): decode reads the pages of a long context at a rate the hardware prefetchers alone do not
+// reach, and every span starts a new stream.
+void prefetch_span(const KvCache& cache, int64_t layer, int64_t kv_head, const TokenSpan& span);
+
 // out[heads][head_dim] = Σ_j softmax_j(q_h · k_j · scale) v_j over the tokens of `spans`, for query heads
 // q[heads][head_dim] of KV head `kv_head`. attend is the one-head case.
 void attend_group(const float* q, int64_t heads, const std::vector<TokenSpan>& spans, const KvCache& cache,

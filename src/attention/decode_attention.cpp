@@ -2,9 +2,10 @@
 // in parallel and merge by log-sum-exp (FlashInfer's and FlashDecoding's split-KV). With few heads per
 // thread (8 heads on 2 cores at 4K depth is 4 heads each) a per-head split would leave cores idle at the
 // end of each layer, and a head's keys are strided across pages; a chunk instead walks its pages in
-// order and, within each page, every KV head, so every core streams nearly contiguous memory.
+// order and, within each page, every KV head, so every core streams contiguous memory.
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <vector>
 
@@ -33,42 +34,52 @@ void decode_attention(const float* q, int64_t position, const KvCache& cache, in
   const int64_t chunk = decode_chunk_tokens(tokens);
   const int64_t chunks = (tokens + chunk - 1) / chunk;
 
-  // Per chunk and head: o [chunks][num_heads][dim], max and sum [chunks][num_heads]. Reused across calls
-  // (no allocation per step once warm); owned by the calling thread.
-  static thread_local std::vector<float> o_parts, max_parts, sum_parts;
-  o_parts.resize(static_cast<size_t>(chunks * num_heads * dim));
-  max_parts.resize(static_cast<size_t>(chunks * num_heads));
-  sum_parts.resize(max_parts.size());
-  float* o_base = o_parts.data();
-  float* max_base = max_parts.data();
-  float* sum_base = sum_parts.data();
+  // Per chunk: [o: num_heads][dim], [max: num_heads], [sum: num_heads], each chunk's block starting on
+  // its own 64-byte line: concurrent chunks update their running max and sum every 16 keys, and on a
+  // shared line that false sharing made two threads slower than one. Reused across calls (no
+  // allocation per step once warm); owned by the calling thread.
+  const int64_t stride = (num_heads * dim + 2 * num_heads + 15) / 16 * 16;
+  static thread_local std::vector<float> parts;
+  parts.resize(static_cast<size_t>(chunks * stride + 16));
+  float* base = parts.data() + (16 - reinterpret_cast<uintptr_t>(parts.data()) / sizeof(float) % 16) % 16;
+  auto o_of = [&](int64_t c) { return base + c * stride; };
+  auto max_of = [&](int64_t c) { return base + c * stride + num_heads * dim; };
+  auto sum_of = [&](int64_t c) { return base + c * stride + num_heads * dim + num_heads; };
 
 #pragma omp parallel for schedule(dynamic) if (chunks > 1)
   for (int64_t c = 0; c < chunks; ++c) {
     static thread_local std::vector<TokenSpan> spans;
     spans.clear();
     append_range_spans(cache, c * chunk, std::min(tokens, (c + 1) * chunk), spans);
-    float* o = o_base + c * num_heads * dim;
-    float* max = max_base + c * num_heads;
-    float* sum = sum_base + c * num_heads;
+    float* o = o_of(c);
+    float* max = max_of(c);
+    float* sum = sum_of(c);
     attention_state_init(num_heads, dim, o, max, sum);
-    for (const TokenSpan& span : spans)
-      for (int64_t g = 0; g < kv_heads; ++g)
-        attend_partial(q + g * group * dim, group, &span, 1, cache, layer, g, scale, o + g * group * dim,
-                       max + g * group, sum + g * group);
+    // Page by page and, within a page, KV head by KV head: one head's keys and values of a page are one
+    // contiguous run (kv_cache.h), so the chunk reads its pages front to back; the next (page, head) run
+    // is prefetched while this one is computed.
+    const int64_t runs = static_cast<int64_t>(spans.size()) * kv_heads;
+    for (int64_t run = 0; run < runs; ++run) {
+      if (run + 1 < runs)
+        prefetch_span(cache, layer, (run + 1) % kv_heads, spans[static_cast<size_t>((run + 1) / kv_heads)]);
+      const TokenSpan& span = spans[static_cast<size_t>(run / kv_heads)];
+      const int64_t g = run % kv_heads;
+      attend_partial(q + g * group * dim, group, &span, 1, cache, layer, g, scale, o + g * group * dim,
+                     max + g * group, sum + g * group);
+    }
   }
 
   // Merge in chunk order: out_h = Σ_c e^{max_c − M} o_c / Σ_c e^{max_c − M} sum_c, M = max_c max_c.
   for (int64_t h = 0; h < num_heads; ++h) {
     float m = -std::numeric_limits<float>::infinity();
-    for (int64_t c = 0; c < chunks; ++c) m = std::max(m, max_base[c * num_heads + h]);
+    for (int64_t c = 0; c < chunks; ++c) m = std::max(m, max_of(c)[h]);
     float* dst = out + h * dim;
     std::fill(dst, dst + dim, 0.0f);
     float total = 0.0f;
     for (int64_t c = 0; c < chunks; ++c) {
-      const float w = std::exp(max_base[c * num_heads + h] - m);
-      total += w * sum_base[c * num_heads + h];
-      const float* src = o_base + (c * num_heads + h) * dim;
+      const float w = std::exp(max_of(c)[h] - m);
+      total += w * sum_of(c)[h];
+      const float* src = o_of(c) + h * dim;
       for (int64_t d = 0; d < dim; ++d) dst[d] += w * src[d];
     }
     const float inv = 1.0f / total;

@@ -36,11 +36,16 @@ void KvCache::ensure_pages(int64_t tokens) {
   while (num_pages() < pages_needed) {
     if (pages_allocated_ >= static_cast<int64_t>(blocks_[0].size()) * kPagesPerBlock) {
       const int64_t meta = shape_.num_kv_heads * shape_.head_dim;
+      // Not zeroed: every byte is written (append, update_metadata at slot 0) before anything reads it,
+      // and zeroing a block (2 MB per layer at 8 heads of 64, page 16) cost a decode step that crossed
+      // into a new block several milliseconds — every byte written and page-faulted at once.
       for (size_t l = 0; l < blocks_.size(); ++l) {
-        blocks_[l].push_back(std::make_unique<uint8_t[]>(static_cast<size_t>(kPagesPerBlock * page_bytes_)));
-        min_max_blocks_[l].push_back(std::make_unique<uint8_t[]>(
+        blocks_[l].push_back(
+            std::make_unique_for_overwrite<uint8_t[]>(static_cast<size_t>(kPagesPerBlock * page_bytes_)));
+        min_max_blocks_[l].push_back(std::make_unique_for_overwrite<uint8_t[]>(
             static_cast<size_t>(kPagesPerBlock * meta * 2 * static_cast<int64_t>(dtype_size(shape_.dtype)))));
-        sum_blocks_[l].push_back(std::make_unique<float[]>(static_cast<size_t>(kPagesPerBlock * meta)));
+        sum_blocks_[l].push_back(
+            std::make_unique_for_overwrite<float[]>(static_cast<size_t>(kPagesPerBlock * meta)));
       }
     }
     page_table_.push_back(pages_allocated_++);
@@ -57,8 +62,8 @@ void KvCache::append(int64_t layer, const float* k, const float* v, int64_t n) {
     uint8_t* page = page_data(layer, page_table_[static_cast<size_t>(token / page_size)]);
     const int64_t slot = token % page_size;
     for (int64_t h = 0; h < heads; ++h) {
-      uint8_t* key = page + ((h * page_size + slot) * dim) * static_cast<int64_t>(elem);
-      uint8_t* value = key + heads * page_size * dim * static_cast<int64_t>(elem);
+      uint8_t* key = page + ((2 * h * page_size + slot) * dim) * static_cast<int64_t>(elem);
+      uint8_t* value = key + page_size * dim * static_cast<int64_t>(elem);
       convert_from_f32(k + (t * heads + h) * dim, static_cast<size_t>(dim), shape_.dtype, key);
       convert_from_f32(v + (t * heads + h) * dim, static_cast<size_t>(dim), shape_.dtype, value);
     }
@@ -121,9 +126,7 @@ const uint8_t* KvCache::slot(int64_t layer, int64_t token, int64_t head, int whi
   const int64_t page_size = shape_.page_size, dim = shape_.head_dim;
   const int64_t elem = static_cast<int64_t>(dtype_size(shape_.dtype));
   const uint8_t* page = page_data(layer, page_table_[static_cast<size_t>(token / page_size)]);
-  return page +
-         (which * shape_.num_kv_heads * page_size * dim + (head * page_size + token % page_size) * dim) *
-             elem;
+  return page + (((2 * head + which) * page_size + token % page_size) * dim) * elem;
 }
 
 void KvCache::clear() {

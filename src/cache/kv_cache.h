@@ -1,8 +1,9 @@
 #pragma once
 // The paged KV cache of one sequence. Tokens live in fixed-size pages; one page table (page ids in token
 // order) serves every layer, since all layers advance together, and each layer has its own page pool.
-// Inside a page the layout is [kv_head][slot][head_dim] for keys and the same for values, so one head's
-// keys of a page are contiguous. Pages are allocated in blocks that never move: appending never copies
+// Inside a page the layout is [kv_head][keys, values][slot][head_dim]: one head's keys of a page are
+// contiguous, followed by its values, so a decode pass over a page (head by head, keys then values)
+// reads it front to back as one stream. Pages are allocated in blocks that never move: appending never copies
 // stored tokens, and the cost of reading grows with the live length, not with any capacity.
 //
 // Every page also carries metadata for query-aware sparse attention (src/sparse/), kept up to date by

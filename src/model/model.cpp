@@ -184,15 +184,9 @@ void InferenceContext::forward(std::span<const int32_t> tokens, LogitRows rows, 
 void InferenceContext::attention_block(int64_t layer, int64_t n, std::vector<float>& x) {
   const ModelConfig& c = model_.config();
   const LayerWeights& lw = model_.weights().layers[static_cast<size_t>(layer)];
-  const int64_t h = c.hidden_size;
   const float eps = static_cast<float>(c.rms_norm_eps);
 
-  const float* input = x.data();
-  if (c.norm_placement == NormPlacement::PreNorm) {
-    normed_.resize(static_cast<size_t>(n * h));
-    rms_norm(x.data(), lw.attn_norm.data(), n, h, eps, normed_.data());
-    input = normed_.data();
-  }
+  const float* input = block_input(n, x, lw.attn_norm);
   // Every product of the normed input at once (absent gates are skipped): one parallel region at decode.
   const bool memory = c.layer_has_memory(layer);
   linear_many(input, n,
@@ -239,23 +233,14 @@ void InferenceContext::attention_block(int64_t layer, int64_t n, std::vector<flo
   if (c.output_gate) multiply_by_sigmoid(attn_.data(), out_gate_.data(), n * c.q_dim());
 
   linear(attn_.data(), n, lw.o, proj_);
-  if (c.norm_placement == NormPlacement::PostNormInResidual)
-    rms_norm(proj_.data(), lw.attn_out_norm.data(), n, h, eps, proj_.data());
-  for (int64_t i = 0; i < n * h; ++i) x[static_cast<size_t>(i)] += proj_[static_cast<size_t>(i)];
+  add_block_output(n, x, lw.attn_out_norm);
 }
 
 void InferenceContext::ffn_block(int64_t layer, int64_t n, std::vector<float>& x) {
   const ModelConfig& c = model_.config();
   const LayerWeights& lw = model_.weights().layers[static_cast<size_t>(layer)];
-  const int64_t h = c.hidden_size;
-  const float eps = static_cast<float>(c.rms_norm_eps);
 
-  const float* input = x.data();
-  if (c.norm_placement == NormPlacement::PreNorm) {
-    normed_.resize(static_cast<size_t>(n * h));
-    rms_norm(x.data(), lw.ffn_norm.data(), n, h, eps, normed_.data());
-    input = normed_.data();
-  }
+  const float* input = block_input(n, x, lw.ffn_norm);
   if (c.ffn == FfnKind::SwiGlu) {
     linear_many(input, n, {{&lw.ffn_up, &ffn_a_}, {&lw.ffn_gate, &ffn_b_}});
     silu_mul(ffn_b_.data(), ffn_a_.data(), n * c.intermediate_size);
@@ -265,8 +250,24 @@ void InferenceContext::ffn_block(int64_t layer, int64_t n, std::vector<float>& x
     gelu_erf(ffn_a_.data(), n * c.intermediate_size);
     linear(ffn_a_.data(), n, lw.ffn_down, proj_);
   }
+  add_block_output(n, x, lw.ffn_out_norm);
+}
+
+const float* InferenceContext::block_input(int64_t n, const std::vector<float>& x,
+                                           const std::vector<float>& norm) {
+  const ModelConfig& c = model_.config();
+  if (c.norm_placement != NormPlacement::PreNorm) return x.data();
+  normed_.resize(static_cast<size_t>(n * c.hidden_size));
+  rms_norm(x.data(), norm.data(), n, c.hidden_size, static_cast<float>(c.rms_norm_eps), normed_.data());
+  return normed_.data();
+}
+
+void InferenceContext::add_block_output(int64_t n, std::vector<float>& x,
+                                        const std::vector<float>& out_norm) {
+  const ModelConfig& c = model_.config();
+  const int64_t h = c.hidden_size;
   if (c.norm_placement == NormPlacement::PostNormInResidual)
-    rms_norm(proj_.data(), lw.ffn_out_norm.data(), n, h, eps, proj_.data());
+    rms_norm(proj_.data(), out_norm.data(), n, h, static_cast<float>(c.rms_norm_eps), proj_.data());
   for (int64_t i = 0; i < n * h; ++i) x[static_cast<size_t>(i)] += proj_[static_cast<size_t>(i)];
 }
 

@@ -8,8 +8,7 @@ namespace ratkv {
 
 // y[n, w.rows] = x[n, w.cols] · wᵀ + bias (bias may be null). x and y are row-major f32 with leading
 // dimensions w.cols and w.rows. Work is split into fixed tiles, each reduced in a fixed order by one
-// thread, so the result does not depend on the number of threads. n ≤ 4 takes the GEMV path (decode;
-// bf16 weights through a kernel that widens 32 weights per load, f32/f16 16 per load);
+// thread, so the result does not depend on the number of threads. n ≤ 4 takes the GEMV path (decode);
 // larger n converts weight tiles to f32 and calls single-threaded BLAS sgemm per tile (prefill).
 void matmul(const float* x, int64_t n, const WeightView& w, const float* bias, float* y);
 
