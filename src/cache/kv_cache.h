@@ -86,8 +86,15 @@ class KvCache {
   int64_t bytes_per_token() const;
 
  private:
+  // Page blocks come from aligned_alloc (2 MB-aligned, advised for transparent huge pages) and go back
+  // to a process-wide pool for the next cache (kv_cache.cpp).
+  struct FreeBlock {
+    size_t size = 0;
+    void operator()(uint8_t* p) const;
+  };
   static constexpr int64_t kPagesPerBlock = 64;
   const uint8_t* slot(int64_t layer, int64_t token, int64_t head, int which) const;
+  static std::unique_ptr<uint8_t[], FreeBlock> allocate_block(size_t bytes);
   uint8_t* page_data(int64_t layer, int32_t page);
   uint8_t* min_max_data(int64_t layer, int32_t page, int64_t head);
   float* sum_data(int64_t layer, int32_t page, int64_t head);
@@ -100,7 +107,7 @@ class KvCache {
   std::vector<int64_t> lengths_;
   std::vector<int32_t> page_table_;
   int32_t pages_allocated_ = 0;
-  std::vector<std::vector<std::unique_ptr<uint8_t[]>>> blocks_;  // [layer][block]
+  std::vector<std::vector<std::unique_ptr<uint8_t[], FreeBlock>>> blocks_;  // [layer][block]
   // Metadata blocks parallel to blocks_: per page [kv_head][min, max][head_dim] and [kv_head][head_dim].
   std::vector<std::vector<std::unique_ptr<uint8_t[]>>> min_max_blocks_;
   std::vector<std::vector<std::unique_ptr<float[]>>> sum_blocks_;
