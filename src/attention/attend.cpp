@@ -166,15 +166,25 @@ void partial_registers(const float* q, int64_t heads, const uint8_t* keys, const
 
 }  // namespace
 
-void prefetch_span(const KvCache& cache, int64_t layer, int64_t kv_head, const TokenSpan& span) {
-  const int64_t bytes =
-      span.count * cache.shape().head_dim * static_cast<int64_t>(dtype_size(cache.shape().dtype));
+namespace {
+// Prefetches bytes [from, to) of a span's keys and of its values.
+void prefetch_range(const KvCache& cache, int64_t layer, int64_t kv_head, const TokenSpan& span, int64_t from,
+                    int64_t to) {
   const char* keys = reinterpret_cast<const char*>(cache.keys(layer, span.start, kv_head));
   const char* values = reinterpret_cast<const char*>(cache.values(layer, span.start, kv_head));
-  for (int64_t b = 0; b < bytes; b += 64) {
+  for (int64_t b = from; b < to; b += 64) {
     __builtin_prefetch(keys + b, 0, 3);
     __builtin_prefetch(values + b, 0, 3);
   }
+}
+
+int64_t span_bytes(const KvCache& cache, const TokenSpan& span) {
+  return span.count * cache.shape().head_dim * static_cast<int64_t>(dtype_size(cache.shape().dtype));
+}
+}  // namespace
+
+void prefetch_span(const KvCache& cache, int64_t layer, int64_t kv_head, const TokenSpan& span) {
+  prefetch_range(cache, layer, kv_head, span, 0, span_bytes(cache, span));
 }
 
 void attend_partial(const float* q, int64_t heads, const TokenSpan* spans, int64_t num_spans,
@@ -182,24 +192,34 @@ void attend_partial(const float* q, int64_t heads, const TokenSpan* spans, int64
                     float* sum) {
   const int64_t dim = cache.shape().head_dim;
   const DType dtype = cache.shape().dtype;
+  const int64_t row = dim * static_cast<int64_t>(dtype_size(dtype));
   for (int64_t i = 0; i < num_spans; ++i) {
-    // The next span is usually elsewhere (another page, or a gap in a sparse selection): ask for all of
-    // it now, so its misses overlap this span's arithmetic instead of waiting for the prefetchers.
-    if (i + 1 < num_spans) prefetch_span(cache, layer, kv_head, spans[i + 1]);
     const TokenSpan& s = spans[i];
-    const uint8_t* keys = cache.keys(layer, s.start, kv_head);
-    const uint8_t* values = cache.values(layer, s.start, kv_head);
+    // The next span is usually elsewhere (another page, or a gap in a sparse selection): its lines are
+    // asked for a slice per block of this span, so its misses overlap this span's arithmetic without
+    // stalling on the core's outstanding-miss limit all at once.
+    const TokenSpan* next = i + 1 < num_spans ? &spans[i + 1] : nullptr;
+    const int64_t blocks = (s.count + kBlock - 1) / kBlock;
+    const int64_t next_bytes = next ? span_bytes(cache, *next) : 0;
+    const int64_t slice = (next_bytes / blocks + 63) / 64 * 64;
+    for (int64_t b = 0; b < blocks; ++b) {
+      if (next)
+        prefetch_range(cache, layer, kv_head, *next, b * slice, std::min(next_bytes, (b + 1) * slice));
+      const int64_t j0 = b * kBlock, count = std::min(kBlock, s.count - j0);
+      const uint8_t* keys = cache.keys(layer, s.start, kv_head) + j0 * row;
+      const uint8_t* values = cache.values(layer, s.start, kv_head) + j0 * row;
 #if defined(__AVX512F__)
-    if (dim == 64) {
-      partial_registers<4>(q, heads, keys, values, s.count, dtype, scale, o, max, sum);
-      continue;
-    }
-    if (dim == 128) {
-      partial_registers<8>(q, heads, keys, values, s.count, dtype, scale, o, max, sum);
-      continue;
-    }
+      if (dim == 64) {
+        partial_registers<4>(q, heads, keys, values, count, dtype, scale, o, max, sum);
+        continue;
+      }
+      if (dim == 128) {
+        partial_registers<8>(q, heads, keys, values, count, dtype, scale, o, max, sum);
+        continue;
+      }
 #endif
-    partial_generic(q, heads, keys, values, s.count, dtype, dim, scale, o, max, sum);
+      partial_generic(q, heads, keys, values, count, dtype, dim, scale, o, max, sum);
+    }
   }
 }
 

@@ -134,15 +134,13 @@ void KvCache::append(int64_t layer, const float* k, const float* v, int64_t n) {
 }
 
 uint8_t* KvCache::min_max_data(int64_t layer, int32_t page, int64_t head) {
-  const int64_t per_page = shape_.num_kv_heads * min_max_bytes();
   return min_max_blocks_[static_cast<size_t>(layer)][static_cast<size_t>(page / kPagesPerBlock)].get() +
-         (page % kPagesPerBlock) * per_page + head * min_max_bytes();
+         (head * kPagesPerBlock + page % kPagesPerBlock) * min_max_bytes();
 }
 
 float* KvCache::sum_data(int64_t layer, int32_t page, int64_t head) {
-  const int64_t per_page = shape_.num_kv_heads * shape_.head_dim;
   return sum_blocks_[static_cast<size_t>(layer)][static_cast<size_t>(page / kPagesPerBlock)].get() +
-         (page % kPagesPerBlock) * per_page + head * shape_.head_dim;
+         (head * kPagesPerBlock + page % kPagesPerBlock) * shape_.head_dim;
 }
 
 // k: [num_kv_heads * head_dim] f32 of the token just stored in `slot`. The metadata is computed from the

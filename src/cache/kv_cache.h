@@ -68,12 +68,12 @@ class KvCache {
   const uint8_t* key_min_max(int64_t layer, int64_t page, int64_t head) const {
     const int32_t id = page_table_[static_cast<size_t>(page)];
     return min_max_blocks_[static_cast<size_t>(layer)][static_cast<size_t>(id / kPagesPerBlock)].get() +
-           ((id % kPagesPerBlock) * shape_.num_kv_heads + head) * min_max_bytes();
+           (head * kPagesPerBlock + id % kPagesPerBlock) * min_max_bytes();
   }
   const float* key_sum(int64_t layer, int64_t page, int64_t head) const {
     const int32_t id = page_table_[static_cast<size_t>(page)];
     return sum_blocks_[static_cast<size_t>(layer)][static_cast<size_t>(id / kPagesPerBlock)].get() +
-           ((id % kPagesPerBlock) * shape_.num_kv_heads + head) * shape_.head_dim;
+           (head * kPagesPerBlock + id % kPagesPerBlock) * shape_.head_dim;
   }
   // Bytes of one page's min/max metadata for one head (what a Quest scan reads per page).
   int64_t min_max_bytes() const {
@@ -108,7 +108,8 @@ class KvCache {
   std::vector<int32_t> page_table_;
   int32_t pages_allocated_ = 0;
   std::vector<std::vector<std::unique_ptr<uint8_t[], FreeBlock>>> blocks_;  // [layer][block]
-  // Metadata blocks parallel to blocks_: per page [kv_head][min, max][head_dim] and [kv_head][head_dim].
+  // Metadata blocks parallel to blocks_, head-major so that a selector's scan of one KV head reads one
+  // contiguous run per block: [kv_head][page in block][min, max][head_dim] and [kv_head][page][head_dim].
   std::vector<std::vector<std::unique_ptr<uint8_t[]>>> min_max_blocks_;
   std::vector<std::vector<std::unique_ptr<float[]>>> sum_blocks_;
 };

@@ -106,8 +106,14 @@ void quest_bounds(const float* q, int64_t num_queries, const KvCache& cache, int
   const int64_t dim = cache.shape().head_dim;
   const DType dtype = cache.shape().dtype;
 #if defined(__AVX512F__)
+  const int64_t bytes = cache.min_max_bytes();
   for (int64_t p = p0; p < p1; p += 16) {
     const int64_t count = std::min<int64_t>(16, p1 - p);
+    // The next 16 pages' metadata is asked for now, so its misses overlap this batch's arithmetic.
+    for (int64_t next = p + 16; next < std::min(p + 32, p1); ++next) {
+      const char* meta = reinterpret_cast<const char*>(cache.key_min_max(layer, next, kv_head));
+      for (int64_t b = 0; b < bytes; b += 64) __builtin_prefetch(meta + b, 0, 3);
+    }
     __m512 best = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
     for (int64_t i = 0; i < num_queries; ++i) {
       __m512 lane_sums[4];
