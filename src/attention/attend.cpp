@@ -104,12 +104,26 @@ void partial_generic(const float* q, int64_t heads, const uint8_t* keys, const u
 // Head sizes 16·C (64, 128): q and the block's output rows in registers. Per block of 16 keys and head:
 // 16 dot products folded into one vector of scores (sum4_by_lane / sum16_from_lanes), one vector exp, then
 // 16 FMA sweeps over the values. Lanes past a partial block never load and score −inf (weight 0).
-template <int C, bool kFull>
-inline void block_registers(const float* q, float scale, const uint8_t* keys, const uint8_t* values,
-                            int64_t nk, DType dtype, float* oh, float& max, float& sum) {
-  constexpr int64_t dim = 16 * C;
+// Rows of the block: consecutive rows of one span (ContiguousRows) or rows gathered from short spans
+// (GatheredRows, e.g. SnapKV's scattered tokens), so a block is always up to 16 keys.
+struct ContiguousRows {
+  const uint8_t* keys;
+  const uint8_t* values;
+  int64_t row;
+  const uint8_t* key(int64_t k) const { return keys + k * row; }
+  const uint8_t* value(int64_t k) const { return values + k * row; }
+};
+struct GatheredRows {
+  const uint8_t* const* keys;
+  const uint8_t* const* values;
+  const uint8_t* key(int64_t k) const { return keys[k]; }
+  const uint8_t* value(int64_t k) const { return values[k]; }
+};
+
+template <int C, bool kFull, class Rows>
+inline void block_registers(const float* q, float scale, const Rows& rows, int64_t nk, DType dtype, float* oh,
+                            float& max, float& sum) {
   const int64_t elem = static_cast<int64_t>(dtype_size(dtype));
-  const int64_t row = dim * elem;
   __m512 qv[C];
   for (int c = 0; c < C; ++c) qv[c] = _mm512_mul_ps(_mm512_loadu_ps(q + 16 * c), _mm512_set1_ps(scale));
   __m512 lane_sums[4];
@@ -119,8 +133,7 @@ inline void block_registers(const float* q, float scale, const uint8_t* keys, co
       a[k] = _mm512_setzero_ps();
       if (kFull || 4 * g + k < nk)
         for (int c = 0; c < C; ++c)
-          a[k] = _mm512_fmadd_ps(qv[c], simd::load_f32x16(keys + (4 * g + k) * row + c * 16 * elem, dtype),
-                                 a[k]);
+          a[k] = _mm512_fmadd_ps(qv[c], simd::load_f32x16(rows.key(4 * g + k) + c * 16 * elem, dtype), a[k]);
     }
     lane_sums[g] = simd::sum4_by_lane(a[0], a[1], a[2], a[3]);
   }
@@ -140,7 +153,7 @@ inline void block_registers(const float* q, float scale, const uint8_t* keys, co
   for (int64_t k = 0; k < (kFull ? kBlock : nk); ++k) {
     const __m512 w = _mm512_set1_ps(weights[k]);
     for (int c = 0; c < C; ++c)
-      ov[c] = _mm512_fmadd_ps(w, simd::load_f32x16(values + k * row + c * 16 * elem, dtype), ov[c]);
+      ov[c] = _mm512_fmadd_ps(w, simd::load_f32x16(rows.value(k) + c * 16 * elem, dtype), ov[c]);
   }
   for (int c = 0; c < C; ++c) _mm512_storeu_ps(oh + 16 * c, ov[c]);
 }
@@ -153,14 +166,29 @@ void partial_registers(const float* q, int64_t heads, const uint8_t* keys, const
   constexpr int64_t dim = 16 * C;
   const int64_t row = dim * static_cast<int64_t>(dtype_size(dtype));
   int64_t j0 = 0;
-  for (; j0 + kBlock <= count; j0 += kBlock)
+  for (; j0 + kBlock <= count; j0 += kBlock) {
+    const ContiguousRows rows{keys + j0 * row, values + j0 * row, row};
     for (int64_t h = 0; h < heads; ++h)
-      block_registers<C, true>(q + h * dim, scale, keys + j0 * row, values + j0 * row, kBlock, dtype,
-                               o + h * dim, max[h], sum[h]);
-  if (j0 < count)
+      block_registers<C, true>(q + h * dim, scale, rows, kBlock, dtype, o + h * dim, max[h], sum[h]);
+  }
+  if (j0 < count) {
+    const ContiguousRows rows{keys + j0 * row, values + j0 * row, row};
     for (int64_t h = 0; h < heads; ++h)
-      block_registers<C, false>(q + h * dim, scale, keys + j0 * row, values + j0 * row, count - j0, dtype,
-                                o + h * dim, max[h], sum[h]);
+      block_registers<C, false>(q + h * dim, scale, rows, count - j0, dtype, o + h * dim, max[h], sum[h]);
+  }
+}
+
+template <int C>
+void partial_gathered(const float* q, int64_t heads, const uint8_t* const* keys, const uint8_t* const* values,
+                      int64_t count, DType dtype, float scale, float* o, float* max, float* sum) {
+  constexpr int64_t dim = 16 * C;
+  const GatheredRows rows{keys, values};
+  for (int64_t h = 0; h < heads; ++h) {
+    if (count == kBlock)
+      block_registers<C, true>(q + h * dim, scale, rows, kBlock, dtype, o + h * dim, max[h], sum[h]);
+    else
+      block_registers<C, false>(q + h * dim, scale, rows, count, dtype, o + h * dim, max[h], sum[h]);
+  }
 }
 #endif
 
@@ -193,12 +221,45 @@ void attend_partial(const float* q, int64_t heads, const TokenSpan* spans, int64
   const int64_t dim = cache.shape().head_dim;
   const DType dtype = cache.shape().dtype;
   const int64_t row = dim * static_cast<int64_t>(dtype_size(dtype));
+#if defined(__AVX512F__)
+  // Spans shorter than a block (scattered tokens) are gathered 16 keys at a time instead of each
+  // paying for a whole block.
+  const uint8_t* gathered_keys[kBlock];
+  const uint8_t* gathered_values[kBlock];
+  int64_t gathered = 0;
+  auto flush = [&] {
+    if (gathered == 0) return;
+    if (dim == 64)
+      partial_gathered<4>(q, heads, gathered_keys, gathered_values, gathered, dtype, scale, o, max, sum);
+    else
+      partial_gathered<8>(q, heads, gathered_keys, gathered_values, gathered, dtype, scale, o, max, sum);
+    gathered = 0;
+  };
+  const bool registers = dim == 64 || dim == 128;
+#endif
   for (int64_t i = 0; i < num_spans; ++i) {
     const TokenSpan& s = spans[i];
     // The next span is usually elsewhere (another page, or a gap in a sparse selection): its lines are
     // asked for a slice per block of this span, so its misses overlap this span's arithmetic without
     // stalling on the core's outstanding-miss limit all at once.
     const TokenSpan* next = i + 1 < num_spans ? &spans[i + 1] : nullptr;
+#if defined(__AVX512F__)
+    if (registers && s.count < kBlock) {
+      // Scattered short spans are latency-bound: keep several of them in flight.
+      constexpr int64_t kShortAhead = 8;
+      if (i + kShortAhead < num_spans) prefetch_span(cache, layer, kv_head, spans[i + kShortAhead]);
+      if (i == 0)
+        for (int64_t a = 1; a < std::min(kShortAhead, num_spans); ++a)
+          prefetch_span(cache, layer, kv_head, spans[a]);
+      for (int64_t j = 0; j < s.count; ++j) {
+        gathered_keys[gathered] = cache.keys(layer, s.start, kv_head) + j * row;
+        gathered_values[gathered] = cache.values(layer, s.start, kv_head) + j * row;
+        if (++gathered == kBlock) flush();
+      }
+      continue;
+    }
+    flush();
+#endif
     const int64_t blocks = (s.count + kBlock - 1) / kBlock;
     const int64_t next_bytes = next ? span_bytes(cache, *next) : 0;
     const int64_t slice = (next_bytes / blocks + 63) / 64 * 64;
@@ -221,6 +282,9 @@ void attend_partial(const float* q, int64_t heads, const TokenSpan* spans, int64
       partial_generic(q, heads, keys, values, count, dtype, dim, scale, o, max, sum);
     }
   }
+#if defined(__AVX512F__)
+  flush();
+#endif
 }
 
 void attend_group(const float* q, int64_t heads, const std::vector<TokenSpan>& spans, const KvCache& cache,
