@@ -158,8 +158,9 @@ inline void block_registers(const float* q, float scale, const Rows& rows, int64
   for (int c = 0; c < C; ++c) _mm512_storeu_ps(oh + 16 * c, ov[c]);
 }
 
-// The heads of a group take turns on each block, so its 16 keys and values are read from memory once
-// and then from L1.
+// q [heads][16·C]; keys, values [count][16·C] rows of one span in the cache dtype; o [heads][16·C],
+// max and sum [heads]. The heads of a group take turns on each block, so its 16 keys and values are read
+// from memory once and then from L1.
 template <int C>
 void partial_registers(const float* q, int64_t heads, const uint8_t* keys, const uint8_t* values,
                        int64_t count, DType dtype, float scale, float* o, float* max, float* sum) {
@@ -178,6 +179,8 @@ void partial_registers(const float* q, int64_t heads, const uint8_t* keys, const
   }
 }
 
+// As partial_registers for one block of count ≤ 16 rows given by pointer (keys[k], values[k]: one
+// [16·C] row each).
 template <int C>
 void partial_gathered(const float* q, int64_t heads, const uint8_t* const* keys, const uint8_t* const* values,
                       int64_t count, DType dtype, float scale, float* o, float* max, float* sum) {
