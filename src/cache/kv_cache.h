@@ -1,8 +1,9 @@
 #pragma once
 // The paged KV cache of one sequence. Tokens live in fixed-size pages; one page table (page ids in token
 // order) serves every layer, since all layers advance together, and each layer has its own page pool.
-// Inside a page the layout is [kv_head][slot][head_dim] for keys and the same for values, so one head's
-// keys of a page are contiguous. Pages are allocated in blocks that never move: appending never copies
+// Inside a page the layout is [kv_head][keys, values][slot][head_dim]: one head's keys of a page are
+// contiguous, followed by its values, so a decode pass over a page (head by head, keys then values)
+// reads it front to back as one stream. Pages are allocated in blocks that never move: appending never copies
 // stored tokens, and the cost of reading grows with the live length, not with any capacity.
 //
 // Every page also carries metadata for query-aware sparse attention (src/sparse/), kept up to date by
@@ -67,12 +68,12 @@ class KvCache {
   const uint8_t* key_min_max(int64_t layer, int64_t page, int64_t head) const {
     const int32_t id = page_table_[static_cast<size_t>(page)];
     return min_max_blocks_[static_cast<size_t>(layer)][static_cast<size_t>(id / kPagesPerBlock)].get() +
-           ((id % kPagesPerBlock) * shape_.num_kv_heads + head) * min_max_bytes();
+           (head * kPagesPerBlock + id % kPagesPerBlock) * min_max_bytes();
   }
   const float* key_sum(int64_t layer, int64_t page, int64_t head) const {
     const int32_t id = page_table_[static_cast<size_t>(page)];
     return sum_blocks_[static_cast<size_t>(layer)][static_cast<size_t>(id / kPagesPerBlock)].get() +
-           ((id % kPagesPerBlock) * shape_.num_kv_heads + head) * shape_.head_dim;
+           (head * kPagesPerBlock + id % kPagesPerBlock) * shape_.head_dim;
   }
   // Bytes of one page's min/max metadata for one head (what a Quest scan reads per page).
   int64_t min_max_bytes() const {
@@ -88,8 +89,15 @@ class KvCache {
   int64_t bytes_per_token() const;
 
  private:
+  // Page blocks come from aligned_alloc (2 MB-aligned, advised for transparent huge pages) and go back
+  // to a process-wide pool for the next cache (kv_cache.cpp).
+  struct FreeBlock {
+    size_t size = 0;
+    void operator()(uint8_t* p) const;
+  };
   static constexpr int64_t kPagesPerBlock = 64;
   const uint8_t* slot(int64_t layer, int64_t token, int64_t head, int which) const;
+  static std::unique_ptr<uint8_t[], FreeBlock> allocate_block(size_t bytes);
   uint8_t* page_data(int64_t layer, int32_t page);
   uint8_t* min_max_data(int64_t layer, int32_t page, int64_t head);
   float* sum_data(int64_t layer, int32_t page, int64_t head);
@@ -102,8 +110,9 @@ class KvCache {
   std::vector<int64_t> lengths_;
   std::vector<int32_t> page_table_;
   int32_t pages_allocated_ = 0;
-  std::vector<std::vector<std::unique_ptr<uint8_t[]>>> blocks_;  // [layer][block]
-  // Metadata blocks parallel to blocks_: per page [kv_head][min, max][head_dim] and [kv_head][head_dim].
+  std::vector<std::vector<std::unique_ptr<uint8_t[], FreeBlock>>> blocks_;  // [layer][block]
+  // Metadata blocks parallel to blocks_, head-major so that a selector's scan of one KV head reads one
+  // contiguous run per block: [kv_head][page in block][min, max][head_dim] and [kv_head][page][head_dim].
   std::vector<std::vector<std::unique_ptr<uint8_t[]>>> min_max_blocks_;
   std::vector<std::vector<std::unique_ptr<float[]>>> sum_blocks_;
 };

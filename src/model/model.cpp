@@ -37,6 +37,7 @@ KvCacheShape cache_shape(const ModelConfig& c, const InferenceOptions& o) {
 }
 
 constexpr int64_t kTiledAttentionMinTokens = 8;
+const Linear kNoLinear;  // an absent product in a linear_many list
 
 // Dynamic (NTK) RoPE exists to run past max_position_embeddings: by default it gets factor × that.
 int64_t default_context(const ModelConfig& c) {
@@ -57,11 +58,24 @@ SelectorShape selector_shape(const ModelConfig& c, const InferenceOptions& o) {
 }  // namespace
 
 void InferenceContext::linear(const float* x, int64_t n, const Linear& l, std::vector<float>& y) {
-  y.resize(static_cast<size_t>(n * l.weight.rows));
+  linear_many(x, n, {{&l, &y}});
+}
+
+void InferenceContext::linear_many(
+    const float* x, int64_t n,
+    std::initializer_list<std::pair<const Linear*, std::vector<float>*>> products) {
+  MatmulTarget targets[kMaxProducts];
+  int64_t count = 0;
+  for (const auto& [l, y] : products) {
+    if (l->empty()) continue;
+    require(count < kMaxProducts, "too many products of one input");
+    y->resize(static_cast<size_t>(n * l->weight.rows));
+    targets[count++] = {&l->weight, l->bias.empty() ? nullptr : l->bias.data(), y->data()};
+    timings_.matmul_flops += 2.0 * static_cast<double>(n * l->weight.rows * l->weight.cols);
+  }
   const auto start = Clock::now();
-  matmul(x, n, l.weight, l.bias.empty() ? nullptr : l.bias.data(), y.data());
+  matmul_many(x, n, targets, count);
   timings_.matmul_seconds += seconds_since(start);
-  timings_.matmul_flops += 2.0 * static_cast<double>(n * l.weight.rows * l.weight.cols);
 }
 
 InferenceContext::InferenceContext(const Model& model, const InferenceOptions& options)
@@ -235,25 +249,23 @@ void InferenceContext::forward(std::span<const int32_t> tokens, LogitRows rows, 
 void InferenceContext::attention_block(int64_t layer, int64_t n, std::vector<float>& x) {
   const ModelConfig& c = model_.config();
   const LayerWeights& lw = model_.weights().layers[static_cast<size_t>(layer)];
-  const int64_t h = c.hidden_size;
   const float eps = static_cast<float>(c.rms_norm_eps);
 
-  const float* input = x.data();
-  if (c.norm_placement == NormPlacement::PreNorm) {
-    normed_.resize(static_cast<size_t>(n * h));
-    rms_norm(x.data(), lw.attn_norm.data(), n, h, eps, normed_.data());
-    input = normed_.data();
-  }
-  linear(input, n, lw.q, q_);
-  linear(input, n, lw.k, k_);
-  linear(input, n, lw.v, v_);
+  const float* input = block_input(n, x, lw.attn_norm);
+  // Every product of the normed input at once (absent gates are skipped): one parallel region at decode.
+  const bool memory = c.layer_has_memory(layer);
+  linear_many(input, n,
+              {{&lw.q, &q_},
+               {&lw.k, &k_},
+               {&lw.v, &v_},
+               {memory ? &lw.memory_gate : &kNoLinear, &gate_},
+               {c.output_gate ? &lw.output_gate : &kNoLinear, &out_gate_}});
   if (c.qk_norm) {
     rms_norm(q_.data(), lw.q_norm.data(), n, c.q_dim(), eps, q_.data());
     rms_norm(k_.data(), lw.k_norm.data(), n, c.kv_dim(), eps, k_.data());
   }
-  if (c.layer_has_memory(layer)) {
+  if (memory) {
     // The memory works on the keys and values attention would use, before RoPE.
-    linear(input, n, lw.memory_gate, gate_);
     auto& state_k = memory_k_[static_cast<size_t>(layer)];
     auto& state_v = memory_v_[static_cast<size_t>(layer)];
     memory_scan(gate_.data(), k_.data(), v_.data(), n, c.kv_dim(), state_k.data(), state_v.data());
@@ -262,7 +274,6 @@ void InferenceContext::attention_block(int64_t layer, int64_t n, std::vector<flo
       for (float& s : state_v) s = round_to(options_.memory_state_dtype, s);
     }
   }
-  if (c.output_gate) linear(input, n, lw.output_gate, out_gate_);
 
   const int64_t position0 = position_;
   const std::vector<float> inv_freq = model_.rope().inv_freq(position0 + n);
@@ -293,34 +304,41 @@ void InferenceContext::attention_block(int64_t layer, int64_t n, std::vector<flo
   if (c.output_gate) multiply_by_sigmoid(attn_.data(), out_gate_.data(), n * c.q_dim());
 
   linear(attn_.data(), n, lw.o, proj_);
-  if (c.norm_placement == NormPlacement::PostNormInResidual)
-    rms_norm(proj_.data(), lw.attn_out_norm.data(), n, h, eps, proj_.data());
-  for (int64_t i = 0; i < n * h; ++i) x[static_cast<size_t>(i)] += proj_[static_cast<size_t>(i)];
+  add_block_output(n, x, lw.attn_out_norm);
 }
 
 void InferenceContext::ffn_block(int64_t layer, int64_t n, std::vector<float>& x) {
   const ModelConfig& c = model_.config();
   const LayerWeights& lw = model_.weights().layers[static_cast<size_t>(layer)];
-  const int64_t h = c.hidden_size;
-  const float eps = static_cast<float>(c.rms_norm_eps);
 
-  const float* input = x.data();
-  if (c.norm_placement == NormPlacement::PreNorm) {
-    normed_.resize(static_cast<size_t>(n * h));
-    rms_norm(x.data(), lw.ffn_norm.data(), n, h, eps, normed_.data());
-    input = normed_.data();
-  }
-  linear(input, n, lw.ffn_up, ffn_a_);
+  const float* input = block_input(n, x, lw.ffn_norm);
   if (c.ffn == FfnKind::SwiGlu) {
-    linear(input, n, lw.ffn_gate, ffn_b_);
+    linear_many(input, n, {{&lw.ffn_up, &ffn_a_}, {&lw.ffn_gate, &ffn_b_}});
     silu_mul(ffn_b_.data(), ffn_a_.data(), n * c.intermediate_size);
     linear(ffn_b_.data(), n, lw.ffn_down, proj_);
   } else {
+    linear(input, n, lw.ffn_up, ffn_a_);
     gelu_erf(ffn_a_.data(), n * c.intermediate_size);
     linear(ffn_a_.data(), n, lw.ffn_down, proj_);
   }
+  add_block_output(n, x, lw.ffn_out_norm);
+}
+
+const float* InferenceContext::block_input(int64_t n, const std::vector<float>& x,
+                                           const std::vector<float>& norm) {
+  const ModelConfig& c = model_.config();
+  if (c.norm_placement != NormPlacement::PreNorm) return x.data();
+  normed_.resize(static_cast<size_t>(n * c.hidden_size));
+  rms_norm(x.data(), norm.data(), n, c.hidden_size, static_cast<float>(c.rms_norm_eps), normed_.data());
+  return normed_.data();
+}
+
+void InferenceContext::add_block_output(int64_t n, std::vector<float>& x,
+                                        const std::vector<float>& out_norm) {
+  const ModelConfig& c = model_.config();
+  const int64_t h = c.hidden_size;
   if (c.norm_placement == NormPlacement::PostNormInResidual)
-    rms_norm(proj_.data(), lw.ffn_out_norm.data(), n, h, eps, proj_.data());
+    rms_norm(proj_.data(), out_norm.data(), n, h, static_cast<float>(c.rms_norm_eps), proj_.data());
   for (int64_t i = 0; i < n * h; ++i) x[static_cast<size_t>(i)] += proj_[static_cast<size_t>(i)];
 }
 

@@ -2,9 +2,11 @@
 // A loaded model (config, weights read in place from the mapped files, RoPE frequencies) and the state
 // of one sequence being run through it (InferenceContext: KV cache, memory state, position).
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cache/kv_cache.h"
@@ -120,7 +122,15 @@ class InferenceContext {
  private:
   void attention_block(int64_t layer, int64_t n, std::vector<float>& x);
   void ffn_block(int64_t layer, int64_t n, std::vector<float>& x);
+  // A block's input: x, or its RMS norm in normed_ for pre-norm families.
+  const float* block_input(int64_t n, const std::vector<float>& x, const std::vector<float>& norm);
+  // x += proj_, normed first by out_norm for families that norm inside the residual branch (OLMo2).
+  void add_block_output(int64_t n, std::vector<float>& x, const std::vector<float>& out_norm);
   void linear(const float* x, int64_t n, const Linear& l, std::vector<float>& y);
+  // Products of one input in one call (one parallel region at decode); empty Linears are skipped.
+  static constexpr int64_t kMaxProducts = 8;
+  void linear_many(const float* x, int64_t n,
+                   std::initializer_list<std::pair<const Linear*, std::vector<float>*>> products);
 
   const Model& model_;
   InferenceOptions options_;

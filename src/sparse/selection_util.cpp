@@ -1,8 +1,9 @@
 #include "sparse/selection_util.h"
 
-#include <immintrin.h>
-
 #include <algorithm>
+#include <limits>
+
+#include "kernels/cpu/simd.h"
 
 namespace ratkv {
 
@@ -63,32 +64,33 @@ void spans_of_tokens(const int64_t* tokens, int64_t count, int64_t page_size, st
   }
 }
 
-float quest_bound(const float* q, const uint8_t* min_max, DType dtype, int64_t dim) {
-  const size_t elem = dtype_size(dtype);
-  const uint8_t* max = min_max + static_cast<size_t>(dim) * elem;
 #if defined(__AVX512F__)
-  auto load = [dtype](const uint8_t* p, __mmask16 mask) {
-    switch (dtype) {
-      case DType::F32:
-        return _mm512_maskz_loadu_ps(mask, reinterpret_cast<const float*>(p));
-      case DType::BF16:
-        return _mm512_castsi512_ps(
-            _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(mask, p)), 16));
-      case DType::F16:
-        return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask, p));
-    }
-    return _mm512_setzero_ps();
-  };
+namespace {
+// Σ over the lanes of max(q·min, q·max) for one page, before the horizontal sum.
+inline __m512 quest_lanes(const float* q, const uint8_t* min_max, DType dtype, int64_t dim) {
+  const int64_t elem = static_cast<int64_t>(dtype_size(dtype));
+  const uint8_t* max = min_max + dim * elem;
   __m512 acc = _mm512_setzero_ps();
   for (int64_t i = 0; i < dim; i += 16) {
-    const __mmask16 mask = dim - i >= 16 ? __mmask16(0xffff) : static_cast<__mmask16>((1u << (dim - i)) - 1);
+    const __mmask16 mask = simd::lanes(dim - i);
     const __m512 qv = _mm512_maskz_loadu_ps(mask, q + i);
-    const __m512 lo = _mm512_mul_ps(qv, load(min_max + i * elem, mask));
-    const __m512 hi = _mm512_mul_ps(qv, load(max + i * elem, mask));
+    const __m512 lo = _mm512_mul_ps(qv, simd::load_f32x16(min_max + i * elem, dtype, mask));
+    const __m512 hi = _mm512_mul_ps(qv, simd::load_f32x16(max + i * elem, dtype, mask));
     acc = _mm512_add_ps(acc, _mm512_max_ps(lo, hi));
   }
-  return _mm512_reduce_add_ps(acc);
+  return acc;
+}
+}  // namespace
+#endif
+
+float quest_bound(const float* q, const uint8_t* min_max, DType dtype, int64_t dim) {
+#if defined(__AVX512F__)
+  // The tree of quest_bounds with one page in lane 0, so that both give the same bits.
+  const __m512 zero = _mm512_setzero_ps();
+  const __m512 c = simd::sum4_by_lane(quest_lanes(q, min_max, dtype, dim), zero, zero, zero);
+  return _mm512_cvtss_f32(simd::sum16_from_lanes(c, zero, zero, zero));
 #else
+  const uint8_t* max = min_max + static_cast<size_t>(dim) * dtype_size(dtype);
   float sum = 0.0f;
   for (int64_t d = 0; d < dim; ++d) {
     const float a = q[d] * load_as_f32(min_max, static_cast<size_t>(d), dtype);
@@ -96,6 +98,47 @@ float quest_bound(const float* q, const uint8_t* min_max, DType dtype, int64_t d
     sum += std::max(a, b);
   }
   return sum;
+#endif
+}
+
+void quest_bounds(const float* q, int64_t num_queries, const KvCache& cache, int64_t layer, int64_t kv_head,
+                  int64_t p0, int64_t p1, float* out) {
+  const int64_t dim = cache.shape().head_dim;
+  const DType dtype = cache.shape().dtype;
+#if defined(__AVX512F__)
+  const int64_t bytes = cache.min_max_bytes();
+  for (int64_t p = p0; p < p1; p += 16) {
+    const int64_t count = std::min<int64_t>(16, p1 - p);
+    // The next 16 pages' metadata is asked for now, so its misses overlap this batch's arithmetic.
+    for (int64_t next = p + 16; next < std::min(p + 32, p1); ++next) {
+      const char* meta = reinterpret_cast<const char*>(cache.key_min_max(layer, next, kv_head));
+      for (int64_t b = 0; b < bytes; b += 64) __builtin_prefetch(meta + b, 0, 3);
+    }
+    __m512 best = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+    for (int64_t i = 0; i < num_queries; ++i) {
+      __m512 lane_sums[4];
+      for (int64_t g = 0; g < 4; ++g) {
+        __m512 a[4];
+        for (int64_t k = 0; k < 4; ++k) {
+          const int64_t page = 4 * g + k;
+          a[k] = page < count
+                     ? quest_lanes(q + i * dim, cache.key_min_max(layer, p + page, kv_head), dtype, dim)
+                     : _mm512_setzero_ps();
+        }
+        lane_sums[g] = simd::sum4_by_lane(a[0], a[1], a[2], a[3]);
+      }
+      best =
+          _mm512_max_ps(best, simd::sum16_from_lanes(lane_sums[0], lane_sums[1], lane_sums[2], lane_sums[3]));
+    }
+    _mm512_mask_storeu_ps(out + (p - p0), simd::lanes(count), best);
+  }
+#else
+  for (int64_t p = p0; p < p1; ++p) {
+    float best = -std::numeric_limits<float>::infinity();
+    for (int64_t i = 0; i < num_queries; ++i)
+      best = std::max(best, quest_bound(q + i * dim, cache.key_min_max(layer, p, kv_head), dtype, dim));
+    out[p - p0] = best;
+  }
 #endif
 }
 

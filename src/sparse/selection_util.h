@@ -8,6 +8,7 @@
 
 #include "attention/attend.h"
 #include "cache/kv_cache.h"
+#include "sparse/selector.h"
 
 namespace ratkv {
 
@@ -37,8 +38,33 @@ void spans_of_tokens(const int64_t* tokens, int64_t count, int64_t page_size, st
 // Appends spans covering [begin, end), split at page boundaries.
 void spans_of_range(int64_t begin, int64_t end, int64_t page_size, std::vector<TokenSpan>& spans);
 
+// The unit selection shared by the unit-scoring selectors (quest, random, moba): units of unit_tokens
+// tokens (a multiple of page_size) cover [0, end); the first `first` and the last `local` units are
+// forced; score(begin, stop, scores) fills scores[begin, stop) for the competing units — a range, so a
+// selector can batch its scan; and the K = max(1, budget / unit_tokens) units kept (forced included)
+// become ascending spans. Uses scratch.scores, indices and chosen.
+template <class ScoreRange>
+void select_scored_units(int64_t end, int64_t unit_tokens, int64_t page_size, int64_t first, int64_t local,
+                         int64_t budget, SelectScratch& scratch, std::vector<TokenSpan>& spans,
+                         ScoreRange score) {
+  const int64_t n = (end + unit_tokens - 1) / unit_tokens;
+  const int64_t begin = middle_begin(n, first), stop = middle_end(n, first, local);
+  scratch.scores.resize(static_cast<size_t>(n));
+  score(begin, stop, scratch.scores.data());
+  select_units(n, first, local, budget / unit_tokens > 1 ? budget / unit_tokens : 1, scratch.scores.data(),
+               scratch.indices, scratch.chosen);
+  spans.clear();
+  spans_of_units(scratch.chosen, unit_tokens, page_size, end, spans);
+}
+
 // Quest's page bound Σ_d max(q_d·min_d, q_d·max_d) in f32; min_max = [2][dim] in dtype (KvCache layout).
 float quest_bound(const float* q, const uint8_t* min_max, DType dtype, int64_t dim);
+// The bounds of pages [p0, p1) of one layer and KV head, max over query heads q[num_queries][head_dim]:
+// out[p − p0]. Sixteen pages at a time share their horizontal sums (one transpose-and-add tree instead
+// of sixteen reductions); each page's sum runs in the same order as quest_bound's, so the two agree
+// exactly.
+void quest_bounds(const float* q, int64_t num_queries, const KvCache& cache, int64_t layer, int64_t kv_head,
+                  int64_t p0, int64_t p1, float* out);
 
 // Uniform in [0, 1) from a hash of the arguments.
 float seeded_uniform(uint64_t seed, int64_t layer, int64_t unit, int64_t position, int64_t index);

@@ -38,8 +38,7 @@ struct SelectScratch {
   std::vector<float> scores2;
   std::vector<int64_t> indices;
   std::vector<int64_t> chosen;
-  std::vector<float> attention;  // attend() scratch
-  uint64_t metadata_bytes = 0;   // metadata read by the selections made with this scratch
+  uint64_t metadata_bytes = 0;  // metadata read by the selections made with this scratch
 };
 
 // The prompt a selector may observe once at its end (SnapKV): queries of the last forward block.

@@ -127,14 +127,13 @@ void SparseAttention::selected(int64_t layer, const float* q, int64_t n, int64_t
     for (const auto& span : spans) count += span.count;
     tokens += count * heads_per_unit;
     kv_bytes += static_cast<double>(count * kv_token_bytes);
-    for (int64_t h = first_head; h < first_head + heads_per_unit; ++h) {
-      attend(q + (i * heads + h) * dim, spans, cache, layer, kv_head, scale, s.attention,
-             out + (i * heads + h) * dim);
-      if (observe) {
-        SelectionEvent e{&cache, layer,  h,         kv_head, position, q + (i * heads + h) * dim,
-                         scale,  &spans, dense_step};
-        observer_->on_selection(e);
-      }
+    // The unit's heads share each K/V load of the selection.
+    attend_group(q + (i * heads + first_head) * dim, heads_per_unit, spans, cache, layer, kv_head, scale,
+                 out + (i * heads + first_head) * dim);
+    for (int64_t h = first_head; h < first_head + heads_per_unit && observe; ++h) {
+      SelectionEvent e{&cache, layer,  h,         kv_head, position, q + (i * heads + h) * dim,
+                       scale,  &spans, dense_step};
+      observer_->on_selection(e);
     }
   }
   if (n == 1) {

@@ -1,5 +1,6 @@
 // Optimized CPU kernels against plain references, over odd sizes and every weight/cache dtype.
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <cmath>
 #include <tuple>
@@ -15,17 +16,12 @@
 namespace ratkv {
 namespace {
 
-std::vector<float> random_vector(size_t n, uint64_t seed, float scale = 1.0f) {
-  Rng rng(seed);
-  std::vector<float> v(n);
-  for (auto& e : v) e = scale * rng.normal();
-  return v;
-}
+using testing::random_vector;
 
 TEST(Kernels, MatmulMatchesReferenceForOddSizesAndDtypes) {
   for (DType dtype : {DType::F32, DType::BF16, DType::F16}) {
     for (int64_t rows : {1, 3, 17, 64, 131}) {
-      for (int64_t cols : {1, 7, 16, 33, 200}) {
+      for (int64_t cols : {1, 7, 16, 33, 113, 200}) {
         for (int64_t n : {1, 2, 5, 9, 600}) {
           const auto values = random_vector(static_cast<size_t>(rows * cols), rows * 1000 + cols);
           std::vector<uint8_t> storage((values.size() + 1) * dtype_size(dtype));
@@ -40,6 +36,48 @@ TEST(Kernels, MatmulMatchesReferenceForOddSizesAndDtypes) {
           matmul_reference(x.data(), n, w, bias.data(), expected.data());
           ASSERT_LT(testing::relative_error(y, expected), 1e-5)
               << dtype_name(dtype) << " rows " << rows << " cols " << cols << " n " << n;
+        }
+      }
+    }
+  }
+}
+
+// matmul_many (one parallel region for several products of one input) against one reference product
+// each, bit-identical across thread counts; bf16 widths with a 32-column tail of 17 and of 0.
+TEST(Kernels, MatmulManyMatchesSeparateProductsAndIgnoresThreadCount) {
+  for (DType dtype : {DType::BF16, DType::F16, DType::F32}) {
+    for (int64_t cols : {113, 256}) {
+      for (int64_t n : {1, 3, 6}) {
+        const int64_t row_counts[3] = {70, 5, 131};
+        std::vector<std::vector<uint8_t>> storage(3);
+        std::vector<WeightView> views(3);
+        for (int i = 0; i < 3; ++i) {
+          const auto values = random_vector(static_cast<size_t>(row_counts[i] * cols), 40 + i);
+          storage[i].resize(values.size() * dtype_size(dtype));
+          convert_from_f32(values.data(), values.size(), dtype, storage[i].data());
+          views[i] = WeightView{storage[i].data(), dtype, row_counts[i], cols};
+        }
+        const auto x = random_vector(static_cast<size_t>(n * cols), 50 + n);
+        const auto bias = random_vector(131, 51);
+        std::vector<float> first[3];
+        for (int threads : {1, 2, 3}) {
+          const int saved = omp_get_max_threads();
+          omp_set_num_threads(threads);
+          std::vector<float> y[3];
+          MatmulTarget targets[3];
+          for (int i = 0; i < 3; ++i) {
+            y[i].resize(static_cast<size_t>(n * row_counts[i]));
+            targets[i] = {&views[i], i == 1 ? bias.data() : nullptr, y[i].data()};
+          }
+          matmul_many(x.data(), n, targets, 3);
+          omp_set_num_threads(saved);
+          for (int i = 0; i < 3; ++i) {
+            std::vector<float> expected(y[i].size());
+            matmul_reference(x.data(), n, views[i], i == 1 ? bias.data() : nullptr, expected.data());
+            EXPECT_LT(testing::relative_error(y[i], expected), 1e-5) << dtype_name(dtype) << " product " << i;
+            if (first[i].empty()) first[i] = y[i];
+            EXPECT_EQ(first[i], y[i]) << "threads " << threads << " changed product " << i;
+          }
         }
       }
     }

@@ -155,6 +155,28 @@ TEST(ModelExactness, ResultsDoNotDependOnThreadCount) {
   for (size_t i = 0; i < one.size(); ++i) ASSERT_EQ(one[i], two[i]) << "logit " << i;
 }
 
+// Decode steps past 128 tokens split attention into chunks across threads (decode_attention) and run
+// the GEMVs of several products in one region (matmul_many): still the same bits for 1 and 3 threads.
+TEST(ModelExactness, DecodeStepsDoNotDependOnThreadCount) {
+  const ModelConfig config = testing::tiny_config(Family::Llama, 4, 2, 64);
+  auto model = Model::load(testing::write_tiny_model(config, "decode_threads", 19, DType::BF16));
+  const auto tokens = testing::random_tokens(300, config.vocab_size, 3);
+  std::vector<float> logits[2], step;
+  const int saved = omp_get_max_threads();
+  for (int run = 0; run < 2; ++run) {
+    omp_set_num_threads(run == 0 ? 1 : 3);
+    InferenceContext ctx(*model);
+    ctx.forward(std::span(tokens).first(150), LogitRows::None, step);
+    for (size_t t = 150; t < tokens.size(); ++t) {
+      ctx.forward(std::span(tokens).subspan(t, 1), LogitRows::Last, step);
+      logits[run].insert(logits[run].end(), step.begin(), step.end());
+    }
+  }
+  omp_set_num_threads(saved);
+  ASSERT_EQ(logits[0].size(), logits[1].size());
+  for (size_t i = 0; i < logits[0].size(); ++i) ASSERT_EQ(logits[0][i], logits[1][i]) << "logit " << i;
+}
+
 TEST(ModelExactness, RejectsTokensOutsideVocabularyAndPastContext) {
   ModelConfig config = testing::tiny_config(Family::Llama);
   config.max_position_embeddings = 16;

@@ -56,6 +56,29 @@ TEST(SparseCache, ClearedCacheRebuildsMetadata) {
   EXPECT_EQ(cache.key_sum(0, 0, 0)[0], -100.0f);
 }
 
+// The batched scan (sixteen pages per horizontal-sum tree, max over a GQA group) gives exactly the
+// single-page bounds, for ranges that start and end off the batch boundaries, every dtype, odd dims.
+TEST(SparseQuest, BatchedBoundsEqualSinglePageBounds) {
+  for (DType dtype : {DType::BF16, DType::F16, DType::F32}) {
+    for (int64_t dim : {8, 24, 64, 128}) {
+      RandomCache rc(1, 2, dim, 4, 4 * 53 - 1, dtype, 5 + dim, 2.0f);
+      const auto q = random_vector(3 * dim, 7 + dim, 1.5f);
+      for (auto [p0, p1] : {std::pair<int64_t, int64_t>{0, 53}, {1, 52}, {3, 19}, {5, 5}, {17, 33}}) {
+        std::vector<float> got(static_cast<size_t>(p1 - p0));
+        quest_bounds(q.data(), 3, *rc.cache, 0, 1, p0, p1, got.data());
+        for (int64_t p = p0; p < p1; ++p) {
+          float expected = quest_bound(q.data(), rc.cache->key_min_max(0, p, 1), dtype, dim);
+          for (int64_t i = 1; i < 3; ++i)
+            expected = std::max(expected,
+                                quest_bound(q.data() + i * dim, rc.cache->key_min_max(0, p, 1), dtype, dim));
+          ASSERT_EQ(got[static_cast<size_t>(p - p0)], expected)
+              << dtype_name(dtype) << " dim " << dim << " page " << p;
+        }
+      }
+    }
+  }
+}
+
 TEST(SparseQuest, BoundIsAtLeastEveryTrueScoreInItsPage) {
   for (int64_t page : {1, 16, 64}) {
     for (DType dtype : {DType::BF16, DType::F32}) {

@@ -9,6 +9,7 @@
 #include "base/rng.h"
 #include "cache/kv_cache.h"
 #include "sparse/selector.h"
+#include "test_util.h"
 
 namespace ratkv::testing {
 
@@ -51,13 +52,6 @@ struct RandomCache {
     return values[static_cast<size_t>(layer)][static_cast<size_t>(head)].data() + token * shape.head_dim;
   }
 };
-
-inline std::vector<float> random_vector(int64_t n, uint64_t seed, float stddev = 1.0f) {
-  Rng rng(seed);
-  std::vector<float> v(static_cast<size_t>(n));
-  for (auto& x : v) x = rng.normal() * stddev;
-  return v;
-}
 
 inline std::set<int64_t> tokens_of(const std::vector<TokenSpan>& spans, int64_t page_size) {
   std::set<int64_t> s;

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "base/rng.h"
 #include "io/model_config.h"
 #include "model/random_init.h"
 
@@ -70,6 +71,14 @@ inline std::string write_tiny_model(const ModelConfig& config, const std::string
   init.bias_std = 0.1f;
   write_random_model(dir, config, init);
   return dir;
+}
+
+// n values drawn from N(0, scale²) by a seeded Rng: the same on every machine.
+inline std::vector<float> random_vector(size_t n, uint64_t seed, float scale = 1.0f) {
+  Rng rng(seed);
+  std::vector<float> v(n);
+  for (auto& e : v) e = rng.normal() * scale;
+  return v;
 }
 
 // max |a − b| / max(max |b|, floor): a relative error on the scale of the reference values.

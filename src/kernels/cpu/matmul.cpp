@@ -1,12 +1,14 @@
 #include "kernels/cpu/matmul.h"
 
 #include <cblas.h>
-#include <immintrin.h>
 #include <omp.h>
 
 #include <algorithm>
 #include <mutex>
 #include <vector>
+
+#include "base/error.h"
+#include "kernels/cpu/simd.h"
 
 namespace ratkv {
 
@@ -20,70 +22,36 @@ void use_single_threaded_blas() {
 }
 
 #if defined(__AVX512F__)
-inline __m512 load16(const uint8_t* p, DType t) {
-  switch (t) {
-    case DType::F32:
-      return _mm512_loadu_ps(reinterpret_cast<const float*>(p));
-    case DType::BF16: {
-      __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
-      return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
-    }
-    case DType::F16:
-      return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
-  }
-  return _mm512_setzero_ps();
-}
-
-inline __m512 load16_masked(const uint8_t* p, DType t, __mmask16 mask) {
-  switch (t) {
-    case DType::F32:
-      return _mm512_maskz_loadu_ps(mask, reinterpret_cast<const float*>(p));
-    case DType::BF16: {
-      __m256i h = _mm256_maskz_loadu_epi16(mask, p);
-      return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
-    }
-    case DType::F16:
-      return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask, p));
-  }
-  return _mm512_setzero_ps();
-}
-
-// Four rows at a time share each load of x; the cols % 16 tail uses masked loads.
+// One row at a time, front to back, with four independent accumulators (16 columns each). Decode is a
+// stream of the weights from memory, and one sequential stream per thread is what the hardware
+// prefetchers follow best: on the development EPYC this reads a 64 MB bf16 matrix at 33–40 GB/s on one
+// core, against 16–21 GB/s for the previous four-rows-at-once kernel (four interleaved streams) that
+// shared each load of x. The cols % 64 remainder goes 16 columns at a time, the last ones masked.
 void gemv_rows_avx512(const float* x, const WeightView& w, int64_t r0, int64_t r1, float* y) {
   const int64_t cols = w.cols;
-  const size_t elem = dtype_size(w.dtype);
-  const int64_t full = cols / 16 * 16;
-  const __mmask16 tail_mask = static_cast<__mmask16>((1u << (cols - full)) - 1);
-  int64_t r = r0;
-  for (; r + 4 <= r1; r += 4) {
-    const uint8_t* rows[4] = {w.row(r), w.row(r + 1), w.row(r + 2), w.row(r + 3)};
-    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
-    for (int64_t k = 0; k < full; k += 16) {
-      const __m512 xv = _mm512_loadu_ps(x + k);
-      for (int i = 0; i < 4; ++i) acc[i] = _mm512_fmadd_ps(load16(rows[i] + k * elem, w.dtype), xv, acc[i]);
-    }
-    if (full < cols) {
-      const __m512 xv = _mm512_maskz_loadu_ps(tail_mask, x + full);
-      for (int i = 0; i < 4; ++i)
-        acc[i] = _mm512_fmadd_ps(load16_masked(rows[i] + full * elem, w.dtype, tail_mask), xv, acc[i]);
-    }
-    for (int i = 0; i < 4; ++i) y[r - r0 + i] = _mm512_reduce_add_ps(acc[i]);
-  }
-  for (; r < r1; ++r) {
+  const int64_t elem = static_cast<int64_t>(dtype_size(w.dtype));
+  for (int64_t r = r0; r < r1; ++r) {
     const uint8_t* row = w.row(r);
-    __m512 acc = _mm512_setzero_ps();
-    for (int64_t k = 0; k < full; k += 16)
-      acc = _mm512_fmadd_ps(load16(row + k * elem, w.dtype), _mm512_loadu_ps(x + k), acc);
-    if (full < cols)
-      acc = _mm512_fmadd_ps(load16_masked(row + full * elem, w.dtype, tail_mask),
-                            _mm512_maskz_loadu_ps(tail_mask, x + full), acc);
-    y[r - r0] = _mm512_reduce_add_ps(acc);
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+    int64_t k = 0;
+    for (; k + 64 <= cols; k += 64)
+      for (int i = 0; i < 4; ++i)
+        acc[i] = _mm512_fmadd_ps(simd::load_f32x16(row + (k + 16 * i) * elem, w.dtype),
+                                 _mm512_loadu_ps(x + k + 16 * i), acc[i]);
+    for (int i = 0; k < cols; k += 16, ++i) {
+      const __mmask16 mask = simd::lanes(cols - k);
+      acc[i] = _mm512_fmadd_ps(simd::load_f32x16(row + k * elem, w.dtype, mask),
+                               _mm512_maskz_loadu_ps(mask, x + k), acc[i]);
+    }
+    y[r - r0] =
+        _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3])));
   }
 }
 #endif
 
 // Portable path: eight partial sums in a fixed order.
-void gemv_rows_scalar(const float* x, const WeightView& w, int64_t r0, int64_t r1, float* y) {
+[[maybe_unused]] void gemv_rows_scalar(const float* x, const WeightView& w, int64_t r0, int64_t r1,
+                                       float* y) {
   for (int64_t r = r0; r < r1; ++r) {
     const uint8_t* row = w.row(r);
     float partial[8] = {};
@@ -112,42 +80,75 @@ void gemv_rows(const float* x, const WeightView& w, int64_t r0, int64_t r1, floa
 #endif
 }
 
+void matmul_many(const float* x, int64_t n, const MatmulTarget* targets, int64_t count) {
+  if (count == 0) return;
+  const int64_t cols = targets[0].w->cols;
+  for (int64_t i = 0; i < count; ++i)
+    require(targets[i].w->cols == cols, "matmul_many: products of one input need the same width, got ",
+            targets[i].w->cols, " and ", cols);
+  if (n > 4) {
+    for (int64_t i = 0; i < count; ++i) matmul(x, n, *targets[i].w, targets[i].bias, targets[i].y);
+    return;
+  }
+  // Decode: every row block of every product and token is one task of a single parallel region (one
+  // fork and join for q, k, v and the gates together). Each task is computed by one thread in a fixed
+  // order, so results do not depend on the thread count or on which products share the region.
+  int64_t blocks = 0, work = 0;
+  for (int64_t i = 0; i < count; ++i) {
+    blocks += (targets[i].w->rows + kGemvRowBlock - 1) / kGemvRowBlock;
+    work += targets[i].w->rows * cols;
+  }
+  // Small products are not worth waking the other threads for.
+#pragma omp parallel for schedule(static) if (work >= 32768)
+  for (int64_t task = 0; task < n * blocks; ++task) {
+    const int64_t t = task / blocks;
+    int64_t b = task % blocks, i = 0;
+    for (;; ++i) {
+      const int64_t target_blocks = (targets[i].w->rows + kGemvRowBlock - 1) / kGemvRowBlock;
+      if (b < target_blocks) break;
+      b -= target_blocks;
+    }
+    const WeightView& w = *targets[i].w;
+    const int64_t r0 = b * kGemvRowBlock, r1 = std::min(w.rows, r0 + kGemvRowBlock);
+    gemv_rows(x + t * cols, w, r0, r1, targets[i].y + t * w.rows + r0);
+  }
+  for (int64_t i = 0; i < count; ++i) {
+    if (!targets[i].bias) continue;
+    const int64_t rows = targets[i].w->rows;
+    for (int64_t t = 0; t < n; ++t)
+      for (int64_t r = 0; r < rows; ++r) targets[i].y[t * rows + r] += targets[i].bias[r];
+  }
+}
+
 void matmul(const float* x, int64_t n, const WeightView& w, const float* bias, float* y) {
   const int64_t rows = w.rows, cols = w.cols;
   if (n <= 4) {
-    const int64_t blocks = (rows + kGemvRowBlock - 1) / kGemvRowBlock;
-    for (int64_t t = 0; t < n; ++t) {
-      // Small products are not worth waking the other threads for.
-#pragma omp parallel for schedule(static) if (rows * cols >= 32768)
-      for (int64_t b = 0; b < blocks; ++b) {
-        const int64_t r0 = b * kGemvRowBlock, r1 = std::min(rows, r0 + kGemvRowBlock);
-        gemv_rows(x + t * cols, w, r0, r1, y + t * rows + r0);
-      }
-    }
-  } else {
-    use_single_threaded_blas();
-    const int64_t row_tiles = (rows + kTileRows - 1) / kTileRows;
+    const MatmulTarget target{&w, bias, y};
+    matmul_many(x, n, &target, 1);
+    return;
+  }
+  use_single_threaded_blas();
+  const int64_t row_tiles = (rows + kTileRows - 1) / kTileRows;
 #pragma omp parallel
-    {
-      std::vector<float> converted;
-      if (w.dtype != DType::F32) converted.resize(static_cast<size_t>(kTileRows * cols));
+  {
+    std::vector<float> converted;
+    if (w.dtype != DType::F32) converted.resize(static_cast<size_t>(kTileRows * cols));
 #pragma omp for schedule(dynamic)
-      for (int64_t rt = 0; rt < row_tiles; ++rt) {
-        // Each weight tile is converted once and then multiplied against every token tile.
-        const int64_t r0 = rt * kTileRows, nr = std::min(kTileRows, rows - r0);
-        const float* wt;
-        if (w.dtype == DType::F32) {
-          wt = reinterpret_cast<const float*>(w.row(r0));
-        } else {
-          convert_to_f32(w.row(r0), w.dtype, static_cast<size_t>(nr * cols), converted.data());
-          wt = converted.data();
-        }
-        for (int64_t t0 = 0; t0 < n; t0 += kTileTokens) {
-          const int64_t nt = std::min(kTileTokens, n - t0);
-          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(nt), static_cast<int>(nr),
-                      static_cast<int>(cols), 1.0f, x + t0 * cols, static_cast<int>(cols), wt,
-                      static_cast<int>(cols), 0.0f, y + t0 * rows + r0, static_cast<int>(rows));
-        }
+    for (int64_t rt = 0; rt < row_tiles; ++rt) {
+      // Each weight tile is converted once and then multiplied against every token tile.
+      const int64_t r0 = rt * kTileRows, nr = std::min(kTileRows, rows - r0);
+      const float* wt;
+      if (w.dtype == DType::F32) {
+        wt = reinterpret_cast<const float*>(w.row(r0));
+      } else {
+        convert_to_f32(w.row(r0), w.dtype, static_cast<size_t>(nr * cols), converted.data());
+        wt = converted.data();
+      }
+      for (int64_t t0 = 0; t0 < n; t0 += kTileTokens) {
+        const int64_t nt = std::min(kTileTokens, n - t0);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(nt), static_cast<int>(nr),
+                    static_cast<int>(cols), 1.0f, x + t0 * cols, static_cast<int>(cols), wt,
+                    static_cast<int>(cols), 0.0f, y + t0 * rows + r0, static_cast<int>(rows));
       }
     }
   }

@@ -12,6 +12,16 @@ namespace ratkv {
 // larger n converts weight tiles to f32 and calls single-threaded BLAS sgemm per tile (prefill).
 void matmul(const float* x, int64_t n, const WeightView& w, const float* bias, float* y);
 
+// Several products of the same input x[n, cols] (e.g. q, k, v and the gates of a layer): y_i = x · W_iᵀ
+// + bias_i for each target, identical to one matmul per target. For n ≤ 4 (decode) all their row blocks
+// share one parallel region, saving a fork and join per product.
+struct MatmulTarget {
+  const WeightView* w;
+  const float* bias;  // may be null
+  float* y;           // [n, w->rows]
+};
+void matmul_many(const float* x, int64_t n, const MatmulTarget* targets, int64_t count);
+
 // The same product by plain loops with double accumulation: the reference the optimized paths are
 // tested against.
 void matmul_reference(const float* x, int64_t n, const WeightView& w, const float* bias, float* y);

@@ -21,7 +21,7 @@ class OracleSelector final : public Selector {
     const int64_t dim = shape_.head_dim, page = shape_.page_size, end = r.position + 1;
     const DType dtype = cache.shape().dtype;
     const int64_t elem = static_cast<int64_t>(dtype_size(dtype));
-    auto& scores = scratch.scores;
+    auto& scores = scratch.scores2;  // token scores (select_scored_units keeps page scores in scores)
     scores.resize(static_cast<size_t>(end));
     for (int64_t p0 = 0; p0 < end; p0 += page) {
       const uint8_t* keys = cache.keys(r.layer, p0, r.kv_head);
@@ -41,15 +41,13 @@ class OracleSelector final : public Selector {
       spans_of_tokens(scratch.chosen.data(), static_cast<int64_t>(scratch.chosen.size()), page, spans);
       return;
     }
-    const int64_t n = (end + page - 1) / page;
-    auto& page_scores = scratch.scores2;
-    page_scores.assign(static_cast<size_t>(n), -std::numeric_limits<float>::infinity());
-    for (int64_t j = 0; j < end; ++j)
-      page_scores[static_cast<size_t>(j / page)] =
-          std::max(page_scores[static_cast<size_t>(j / page)], scores[static_cast<size_t>(j)]);
-    select_units(n, c_.first_units, c_.local_units, std::max<int64_t>(1, r.budget / page), page_scores.data(),
-                 scratch.indices, scratch.chosen);
-    spans_of_units(scratch.chosen, page, page, end, spans);
+    // Page mode: a page scores its best token.
+    select_scored_units(end, page, page, c_.first_units, c_.local_units, r.budget, scratch, spans,
+                        [&](int64_t begin, int64_t stop, float* page_scores) {
+                          for (int64_t p = begin; p < stop; ++p)
+                            page_scores[p] = *std::max_element(
+                                scores.begin() + p * page, scores.begin() + std::min(end, (p + 1) * page));
+                        });
   }
 
  private:
