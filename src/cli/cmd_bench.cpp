@@ -2,9 +2,11 @@
 // the same run (read bandwidth, single-thread-per-core BLAS GEMM peak).
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <string>
 
+#include "base/error.h"
 #include "base/rng.h"
 #include "bench/machine_limits.h"
 #include "cli/commands.h"
@@ -183,17 +185,20 @@ int run_bench(int argc, char** argv) {
       "| test | depth | tokens/s | GEMM GFLOP/s | %% of GEMM peak | attention ms | MB read/token | GB/s | %% "
       "of bandwidth |\n");
   std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+  // A share of a limit that was not measured (--skip-limits) prints as "–", never as 0%.
+  auto percent = [](double value, double limit) {
+    return limit > 0 ? cat(static_cast<long long>(std::lround(100.0 * value / limit)), "%")
+                     : std::string("–");
+  };
   for (const auto& row : rows) {
     const bool gen = row.test.rfind("tg", 0) == 0;
-    const double gemm_pct = limits.gemm_gflops > 0 ? 100.0 * row.gemm_gflops / limits.gemm_gflops : 0;
-    const double bw_pct = limits.read_gbps > 0 ? 100.0 * row.gbps / limits.read_gbps : 0;
     if (gen)
-      std::printf("| %s | %lld | %.1f | %.1f | | %.3f | %.2f | %.2f | %.0f%% |\n", row.test.c_str(),
+      std::printf("| %s | %lld | %.1f | %.1f | | %.3f | %.2f | %.2f | %s |\n", row.test.c_str(),
                   static_cast<long long>(row.depth), row.tokens_per_s, row.gemm_gflops, row.attention_ms,
-                  row.bytes_per_token / 1e6, row.gbps, bw_pct);
+                  row.bytes_per_token / 1e6, row.gbps, percent(row.gbps, limits.read_gbps).c_str());
     else
-      std::printf("| %s | | %.1f | %.1f | %.0f%% | %.1f | | | |\n", row.test.c_str(), row.tokens_per_s,
-                  row.gemm_gflops, gemm_pct, row.attention_ms);
+      std::printf("| %s | | %.1f | %.1f | %s | %.1f | | | |\n", row.test.c_str(), row.tokens_per_s,
+                  row.gemm_gflops, percent(row.gemm_gflops, limits.gemm_gflops).c_str(), row.attention_ms);
   }
   if (n_gen > 0) {
     // Decode attention alone: what it read (selected KV + selector metadata) against the bandwidth.
@@ -208,12 +213,11 @@ int run_bench(int argc, char** argv) {
     for (const auto& row : rows) {
       if (row.test.rfind("tg", 0) != 0) continue;
       const double gbps = row.attention_bytes / std::max(row.attention_ms * 1e-3, 1e-12) / 1e9;
-      std::printf("| %s | %lld | %.3f | %.3f | %.3f | %.2f | %.0f%% | %.3f | %.3f | %.2f |\n",
-                  row.test.c_str(), static_cast<long long>(row.depth),
-                  row.seconds / static_cast<double>(row.tokens) * 1e3, row.attention_ms,
-                  row.attention_bytes / 1e6, gbps,
-                  limits.read_gbps > 0 ? 100.0 * gbps / limits.read_gbps : 0.0, row.metadata_bytes / 1e6,
-                  row.select_ms, row.select_ms > 0 ? row.metadata_bytes / (row.select_ms * 1e-3) / 1e9 : 0.0);
+      std::printf("| %s | %lld | %.3f | %.3f | %.3f | %.2f | %s | %.3f | %.3f | %.2f |\n", row.test.c_str(),
+                  static_cast<long long>(row.depth), row.seconds / static_cast<double>(row.tokens) * 1e3,
+                  row.attention_ms, row.attention_bytes / 1e6, gbps, percent(gbps, limits.read_gbps).c_str(),
+                  row.metadata_bytes / 1e6, row.select_ms,
+                  row.select_ms > 0 ? row.metadata_bytes / (row.select_ms * 1e-3) / 1e9 : 0.0);
     }
   }
   return 0;
