@@ -37,6 +37,15 @@ if [[ ${SMOKE:-0} == 1 ]]; then  # the whole flow on the CPU with a tiny model, 
 fi
 log() { echo "[$(date +%H:%M:%S)] $*"; }
 
+alive_queues() {  # how many of the four detached queues still run
+  local q pid n=0
+  for q in 0 1 2 3; do
+    pid=$(cat "$WORK/logs/queue$q.pid" 2>/dev/null || true)
+    [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null && n=$((n + 1))
+  done
+  echo "$n"
+}
+
 pretrain_flags=(--device "$DEVICE" --data "$WORK/shards" --tokenizer "$WORK/tokenizer.model" --seq-len 4096
                 "${PRE_BATCH[@]}" --checkpoint-minutes 3 --log-every 20 --quiet)
 
@@ -161,11 +170,7 @@ case ${1:-} in
   follow)
     deadline=${FOLLOW_DEADLINE:-$(($(date +%s) + ${2:-540}))}
     while :; do
-      alive=0
-      for q in 0 1 2 3; do
-        pid=$(cat "$WORK/logs/queue$q.pid" 2>/dev/null || true)
-        [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null && alive=$((alive + 1))
-      done
+      alive=$(alive_queues)
       ((alive == 0 || $(date +%s) >= deadline)) && break
       sleep 20
     done
@@ -190,11 +195,7 @@ case ${1:-} in
     done ;;
   step)
     t0=$(date +%s)
-    alive=0
-    for q in 0 1 2 3; do
-      pid=$(cat "$WORK/logs/queue$q.pid" 2>/dev/null || true)
-      [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null && alive=$((alive + 1))
-    done
+    alive=$(alive_queues)
     finished=$(ls "$WORK/done" 2>/dev/null | grep -c -- '-sft$' || true)
     ((alive > 0 || finished == 6)) || bash "$0" start
     FOLLOW_DEADLINE=$((t0 + ${2:-540})) bash "$0" follow
