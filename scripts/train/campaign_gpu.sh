@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Campaign 1 (docs/training.md): every model of the first results, trained in one lease of a 4-GPU machine.
-#   queue 0, 1  the RAT+ memory model from scratch, seeds 0 and 1 (RAT+'s joint dilated D=64 + dense steps)
-#   queue 2     the same architecture without the memory, seed 0 then seed 1 (dense steps, the same batches)
-#   queue 3     an OLMo2 attention model from scratch; then the memory added (memory lr 10x) and continued,
-#               next to the matched control continued without it (same data, steps, schedule, seed)
+# Campaign 1 (docs/training.md): every model of the first results, one queue of jobs per GPU.
+#   mem:S    the RAT+ memory model from scratch, seed S (RAT+'s joint dilated D=64 + dense steps)
+#   attn:S   the same architecture without the memory, seed S (dense steps, the same batches)
+#   olmo2    an OLMo2 attention model from scratch; then the memory added (memory lr 10x) and continued,
+#            next to the matched control continued without it (same data, steps, schedule, seed)
+# PLAN lists the queues, '|' between GPUs, jobs run in order inside a queue. The default follows the GPU
+# count: 4 GPUs run everything in one lease ("mem:0|mem:1|attn:0 attn:1|olmo2"); 2 GPUs split it over two
+# leases, PART=1 "mem:0|attn:0 attn:1" then PART=2 "mem:1|olmo2" (each about 20 minutes on H100s).
 # Each model is then fine-tuned on the NIAH train split (1,024-token examples, then 4,096-token ones) and
 # checked at once on 10 evaluation samples per task at 4,096 tokens (ratkv on the host's CPUs).
 #
@@ -37,9 +40,21 @@ if [[ ${SMOKE:-0} == 1 ]]; then  # the whole flow on the CPU with a tiny model, 
 fi
 log() { echo "[$(date +%H:%M:%S)] $*"; }
 
-alive_queues() {  # how many of the four detached queues still run
+NGPU=$(nvidia-smi -L 2>/dev/null | wc -l || true)
+((NGPU > 0)) || NGPU=1
+if [[ -z ${PLAN:-} ]]; then
+  if ((NGPU >= 4)); then PLAN="mem:0|mem:1|attn:0 attn:1|olmo2"
+  elif [[ ${PART:-1} == 2 ]]; then PLAN="mem:1|olmo2"
+  else PLAN="mem:0|attn:0 attn:1"; fi
+fi
+IFS='|' read -r -a QUEUES <<< "$PLAN"
+# Fine-tuned models the plan makes (olmo2 makes two: cpt-mem and cpt-ctl).
+plan_jobs=$(tr '| ' '\n\n' <<< "$PLAN" | grep . || true)
+EXPECTED=$(( $(grep -c . <<< "$plan_jobs" || true) + $(grep -c '^olmo2$' <<< "$plan_jobs" || true) ))
+
+alive_queues() {  # how many of the detached queues still run
   local q pid n=0
-  for q in 0 1 2 3; do
+  for q in "${!QUEUES[@]}"; do
     pid=$(cat "$WORK/logs/queue$q.pid" 2>/dev/null || true)
     [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null && n=$((n + 1))
   done
@@ -116,20 +131,19 @@ check() {
   "$RATKV" report "$WORK/$1/check" >> "$WORK/$1/check.log" 2>&1 || true
 }
 
-run_queue() {
+# One job of a queue: pretraining, then fine-tuning at once (so each model can be collected early).
+run_job() {
+  local s=${1#*:}
   case $1 in
-    0 | 1)
-      local s=$1
+    mem:*)
       stage "mem-s$s" pretrain "mem-s$s" --family ratplus --memory "${ARCH[@]}" --seed "$s" --steps "$STEPS" \
         --warmup "$WARMUP" --lr 1e-3 --min-lr 1e-4 --joint-dilated 64
       stage "mem-s$s-sft" sft_chain "mem-s$s" ;;
-    2)
-      for s in 0 1; do
-        stage "attn-s$s" pretrain "attn-s$s" --family ratplus --no-memory "${ARCH[@]}" --seed "$s" --steps "$STEPS" \
-          --warmup "$WARMUP" --lr 1e-3 --min-lr 1e-4
-      done
-      for s in 0 1; do stage "attn-s$s-sft" sft_chain "attn-s$s"; done ;;
-    3)
+    attn:*)
+      stage "attn-s$s" pretrain "attn-s$s" --family ratplus --no-memory "${ARCH[@]}" --seed "$s" --steps "$STEPS" \
+        --warmup "$WARMUP" --lr 1e-3 --min-lr 1e-4
+      stage "attn-s$s-sft" sft_chain "attn-s$s" ;;
+    olmo2)
       stage olmo2-base pretrain olmo2-base --family olmo2 "${ARCH[@]}" --seed 0 --steps "$STEPS" --warmup "$WARMUP" \
         --lr 1e-3 --min-lr 1e-4
       local cpt=(--init-from "$WORK/olmo2-base/model" --seed 0 --steps "$CPT_STEPS" --warmup "$CPT_WARMUP" --lr 3e-4 --min-lr 3e-5)
@@ -137,7 +151,13 @@ run_queue() {
       stage cpt-ctl pretrain cpt-ctl "${cpt[@]}"
       stage cpt-mem-sft sft_chain cpt-mem
       stage cpt-ctl-sft sft_chain cpt-ctl ;;
+    *) echo "campaign_gpu.sh: unknown job '$1' in PLAN (mem:S, attn:S or olmo2)" >&2; return 2 ;;
   esac
+}
+
+run_queue() {
+  local job
+  for job in ${QUEUES[$1]}; do run_job "$job"; done
 }
 
 case ${1:-} in
@@ -160,7 +180,7 @@ case ${1:-} in
       xz -dc "$CARRY/corpus.jsonl.xz" > "$WORK/corpus.jsonl"
       "$DATA" shards --corpus "$WORK/corpus.jsonl" --tokenizer "$WORK/tokenizer.model" --out "$WORK/shards"
     fi
-    for q in 0 1 2 3; do
+    for q in "${!QUEUES[@]}"; do
       if [[ -f $WORK/logs/queue$q.pid ]] && kill -0 "$(cat "$WORK/logs/queue$q.pid")" 2>/dev/null; then continue; fi
       CUDA_VISIBLE_DEVICES=$q setsid nohup bash "$0" queue "$q" >> "$WORK/logs/queue$q.log" 2>&1 < /dev/null &
       echo $! > "$WORK/logs/queue$q.pid"
@@ -175,7 +195,7 @@ case ${1:-} in
       sleep 20
     done
     log "$alive queues running"
-    for q in 0 1 2 3; do echo "-- queue $q"; tail -n 3 "$WORK/logs/queue$q.log"; done
+    for q in "${!QUEUES[@]}"; do echo "-- queue $q (${QUEUES[$q]})"; tail -n 3 "$WORK/logs/queue$q.log"; done
     for m in "$WORK"/*/metrics.jsonl; do
       [[ -f $m ]] || continue
       echo "$(basename "$(dirname "$m")"): $(tail -n 1 "$m" | cut -c1-300)"; done ;;
@@ -197,7 +217,7 @@ case ${1:-} in
     t0=$(date +%s)
     alive=$(alive_queues)
     finished=$(ls "$WORK/done" 2>/dev/null | grep -c -- '-sft$' || true)
-    ((alive > 0 || finished == 6)) || bash "$0" start
+    ((alive > 0 || finished >= EXPECTED)) || bash "$0" start
     FOLLOW_DEADLINE=$((t0 + ${2:-540})) bash "$0" follow
     if [[ -n ${OUT:-} ]]; then
       bash "$0" collect "$OUT" 2 '*-sft'
@@ -211,6 +231,7 @@ case ${1:-} in
     for c in "$WORK"/*/check/report/summary.md; do
       [[ -f $c ]] && { echo "== $c"; grep -m2 -E '^\| dense' "$c" || true; }
     done
-    if ((finished == 6 && left == 0)); then log "campaign complete"; else log "$finished of 6 fine-tuned; $left models to collect"; fi ;;
+    if ((finished >= EXPECTED && left == 0)); then log "campaign complete ($PLAN)"
+    else log "$finished of $EXPECTED fine-tuned ($PLAN); $left models to collect"; fi ;;
   *) echo "usage: campaign_gpu.sh step SECONDS | start | follow SECONDS | collect DIR N [GLOB]" >&2; exit 2 ;;
 esac
