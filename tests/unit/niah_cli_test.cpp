@@ -19,15 +19,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::pair<int, std::string> run_ratkv(const std::string& arguments) {
-  const std::string command = std::string(RATKV_BINARY) + " " + arguments + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  std::string output;
-  char buffer[512];
-  while (fgets(buffer, sizeof buffer, pipe)) output += buffer;
-  return {pclose(pipe), output};
-}
-
 std::string read_file(const std::string& path) {
   std::ifstream in(path);
   return std::string((std::istreambuf_iterator<char>(in)), {});
@@ -54,10 +45,10 @@ TEST(NiahCli, GridReportResumeShardsAndSharedPrefill) {
   const std::string tokenizer =
       std::string(RATKV_SOURCE_DIR) + "/tests/fixtures/tokenizer/tiny_llama.tokenizer.json";
   for (const auto& [name, family] : {std::pair{"attn", "llama --no-memory"}, std::pair{"mem", "ratplus"}}) {
-    const auto [status, output] = run_ratkv("init -m " + dir + "/" + name + " --family " + family +
-                                            " --layers 2 --hidden 64 --heads 4 --max-pos 1024 --std 0.2 "
-                                            "--tokenizer " +
-                                            tokenizer);
+    const auto [status, output] = run_cli("init -m " + dir + "/" + name + " --family " + family +
+                                          " --layers 2 --hidden 64 --heads 4 --max-pos 1024 --std 0.2 "
+                                          "--tokenizer " +
+                                          tokenizer);
     ASSERT_EQ(status, 0) << output;
   }
   fs::create_directories(dir + "/words");
@@ -70,14 +61,14 @@ TEST(NiahCli, GridReportResumeShardsAndSharedPrefill) {
                            dir + "/words --no-progress -t 2 --out ";
   const std::string one = dir + "/one";
   {
-    const auto [status, output] = run_ratkv(grid + one);
+    const auto [status, output] = run_cli(grid + one);
     ASSERT_EQ(status, 0) << output;
   }
   const auto rows = rows_by_key(one + "/results.jsonl");
   EXPECT_EQ(rows.size(), 2u * 2 * 2 * 2);  // models × arms × tasks × samples
 
   {
-    const auto [status, output] = run_ratkv("report " + one);
+    const auto [status, output] = run_cli("report " + one);
     ASSERT_EQ(status, 0) << output;
   }
   const std::string summary = read_file(one + "/report/summary.md");
@@ -94,7 +85,7 @@ TEST(NiahCli, GridReportResumeShardsAndSharedPrefill) {
 
   // Resume: a rerun finds every cell done and appends nothing.
   {
-    const auto [status, output] = run_ratkv(grid + one);
+    const auto [status, output] = run_cli(grid + one);
     ASSERT_EQ(status, 0) << output;
     EXPECT_NE(output.find("16 already done, 0 run"), std::string::npos) << output;
   }
@@ -103,17 +94,17 @@ TEST(NiahCli, GridReportResumeShardsAndSharedPrefill) {
   // Two shards then merge: the same rows (timing aside) and the same report table.
   const std::string sharded = dir + "/sharded";
   for (const char* shard : {"0/2", "1/2"}) {
-    const auto [status, output] = run_ratkv(grid + sharded + " --shard " + shard);
+    const auto [status, output] = run_cli(grid + sharded + " --shard " + shard);
     ASSERT_EQ(status, 0) << output;
   }
-  ASSERT_EQ(run_ratkv("niah --out " + sharded + " --merge").first, 0);
+  ASSERT_EQ(run_cli("niah --out " + sharded + " --merge").first, 0);
   EXPECT_EQ(rows_by_key(sharded + "/results.jsonl"), rows);
-  ASSERT_EQ(run_ratkv("report " + sharded).first, 0);
+  ASSERT_EQ(run_cli("report " + sharded).first, 0);
   EXPECT_EQ(read_file(sharded + "/report/summary.md"), summary);
 
   // Every arm running its own prefill gives the same rows.
   const std::string separate = dir + "/separate";
-  ASSERT_EQ(run_ratkv(grid + separate + " --no-share-prefill").first, 0);
+  ASSERT_EQ(run_cli(grid + separate + " --no-share-prefill").first, 0);
   EXPECT_EQ(rows_by_key(separate + "/results.jsonl"), rows);
 }
 

@@ -168,16 +168,6 @@ TEST(SparseModel, StatsDoNotChangeResultsAndTrackStrictHits) {
   EXPECT_EQ(dense_stats.head(1, 2).strict_hit_rate(), 1.0);
 }
 
-// Runs the CLI; returns (exit status, stderr+stdout).
-std::pair<int, std::string> cli(const std::string& arguments) {
-  const std::string command = std::string(RATKV_BINARY) + " " + arguments + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  std::string output;
-  char buffer[512];
-  while (fgets(buffer, sizeof buffer, pipe)) output += buffer;
-  return {pclose(pipe), output};
-}
-
 TEST(SparseCli, RejectsBadValuesAndCombinationsClearly) {
   const std::string dir = write_tiny_model(tiny_config(Family::Llama), "cli");
   const std::string base = "generate -m " + dir + " --ids 1,2,3,4,5 -n 2 ";
@@ -196,13 +186,13 @@ TEST(SparseCli, RejectsBadValuesAndCombinationsClearly) {
       {"--sparse snapkv --budget 128 --snap-kernel 4", "--snap-kernel must be odd"},
   };
   for (const auto& [flags, message] : bad) {
-    const auto [status, output] = cli(base + flags);
+    const auto [status, output] = run_cli(base + flags);
     EXPECT_NE(status, 0) << flags;
     EXPECT_NE(output.find(message), std::string::npos) << flags << " gave: " << output;
   }
   const std::string stats = temp_dir("cli") + "/s.jsonl";
-  const auto [status, output] =
-      cli(base + "--sparse quest --budget 4 --page-size 2 --sparse-stats " + stats + " --gold-positions 0,1");
+  const auto [status, output] = run_cli(base + "--sparse quest --budget 4 --page-size 2 --sparse-stats " +
+                                        stats + " --gold-positions 0,1");
   EXPECT_EQ(status, 0) << output;
   std::ifstream in(stats);
   std::string first;

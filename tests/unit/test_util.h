@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/rng.h"
@@ -12,6 +14,17 @@
 #include "model/random_init.h"
 
 namespace ratkv::testing {
+
+// Runs the built `ratkv` binary with ARGUMENTS; returns (exit status as from pclose, stdout + stderr).
+inline std::pair<int, std::string> run_cli(const std::string& arguments) {
+  const std::string command = std::string(RATKV_BINARY) + " " + arguments + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  std::string output;
+  if (!pipe) return {-1, "popen failed: " + command};
+  char buffer[512];
+  while (fgets(buffer, sizeof buffer, pipe)) output += buffer;
+  return {pclose(pipe), output};
+}
 
 // A fresh empty directory under the test temp dir, unique per call.
 inline std::string temp_dir(const std::string& stem) {
