@@ -20,7 +20,7 @@ $bin inspect -m models/ratplus-mem-s0 | sed -n 1,11p
 $bin inspect -m models/ratplus-attn-s0 | sed -n 3,5p
 
 echo "== NIAH: 8 tasks x $samples samples at 4096 tokens; dense, Quest, MoBA, SnapKV at 1/8 (seed-paper settings)"
-$bin niah --models memory=models/ratplus-mem-s0,attention=models/ratplus-attn-s0 \
+$bin niah --models attention=models/ratplus-attn-s0,memory=models/ratplus-mem-s0 \
   --sparse dense,quest:b=64,moba:b=64,snapkv:w=64 --budgets 1/8 --tasks all --lengths 4096 \
   --samples "$samples" --out "$work/niah" --no-progress
 $bin report "$work/niah" > /dev/null
