@@ -48,9 +48,11 @@ if [[ -z ${PLAN:-} ]]; then
   else PLAN="mem:0|attn:0 attn:1"; fi
 fi
 IFS='|' read -r -a QUEUES <<< "$PLAN"
-# Fine-tuned models the plan makes (olmo2 makes two: cpt-mem and cpt-ctl).
-plan_jobs=$(tr '| ' '\n\n' <<< "$PLAN" | grep . || true)
-EXPECTED=$(( $(grep -c . <<< "$plan_jobs" || true) + $(grep -c '^olmo2$' <<< "$plan_jobs" || true) ))
+EXPECTED=0  # fine-tuned models the plan makes: one a job, two for olmo2 (cpt-mem and cpt-ctl)
+for job in ${PLAN//|/ }; do
+  EXPECTED=$((EXPECTED + 1))
+  [[ $job != olmo2 ]] || EXPECTED=$((EXPECTED + 1))
+done
 
 alive_queues() {  # how many of the detached queues still run
   local q pid n=0
