@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# The seed grid on the GPU host's idle CPU cores while a campaign trains (docs/results.md, "Where it ran").
+#   device_grid.sh SECONDS     run until SECONDS from now, then put every grid's rows into $OUT/grids.tgz
+# Runs inside the same device call as `campaign_gpu.sh step`, started beside it:
+#   (PART=2 bash scripts/train/campaign_gpu.sh step 540 > out/step.log 2>&1) &
+#   bash scripts/train/device_grid.sh 530; wait; cat out/step.log
+# Models graded: each NAME=DIR of GRID_MODELS (carried model directories, or NAME=xz:FILE for a carried
+# `tar cJ final` of one), then every fine-tuned model of the campaign once its in-lease check is done
+# ($WORK/done/RUN-sft; named by GRID_NAMES, e.g. "mem-s1-sft=mem1"). Evaluation prompts: the carried
+# $CARRY/niah_eval.tar.xz (the first 100 evaluation samples per task at 4,096 tokens, as the seed grid).
+# Order: all 8 tasks at 25 samples first, then S-1..S-3 to 100 (the seed grid's counts), model by model.
+# Rows already in out/grid-NAME are skipped (ratkv niah resumes by cell key), so a warm machine's next call
+# goes on where this one stopped; grids.tgz holds every row so far, whatever happens to the machine.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source scripts/train/env.sh
+CARRY=${CARRY:-out/carry}
+deadline=$(($(date +%s) + ${1:?usage: device_grid.sh SECONDS}))
+procs=${GRID_PROCS:-$(($(nproc) - 6))}
+log() { echo "[$(date +%H:%M:%S)] grid: $*"; }
+left() { echo $((deadline - $(date +%s))); }
+
+# The campaign's start builds ratkv; wait for its queues to be launched (the build is done then).
+until [[ -f $WORK/logs/queue0.pid && -x $RATKV ]]; do
+  (($(left) > 30)) || { log "no build before the deadline"; exit 0; }
+  sleep 5
+done
+if [[ ! -d out/niah_eval ]]; then
+  mkdir -p out/niah_eval.$$ && tar xJf "$CARRY/niah_eval.tar.xz" -C out/niah_eval.$$ && mv out/niah_eval.$$ out/niah_eval
+fi
+
+grid_one() {  # NAME DIR: the seed grid on one model, within the deadline
+  local name=$1 dir=$2 spec
+  for spec in "all:25" "niah_single_1,niah_single_2,niah_single_3:100"; do
+    (($(left) > 20)) || return 0
+    log "$name ${spec%%:*} x ${spec##*:} ($(left) s left)"
+    SECONDS_LIMIT=$(left) RATKV=$RATKV nice -n 10 bash scripts/niah_parallel.sh "$procs" --preset seed \
+      --data out/niah_eval --models "$name=$dir" --tasks "${spec%%:*}" --samples "${spec##*:}" \
+      --out "out/grid-$name" > "out/grid-$name.log" 2>&1 || true
+    tail -n 2 "out/grid-$name.log"
+  done
+}
+
+models=()
+for m in ${GRID_MODELS:-}; do
+  name=${m%%=*} dir=${m#*=}
+  if [[ $dir == xz:* ]]; then
+    [[ -d out/models/$name/final ]] || { mkdir -p "out/models/$name" && tar xJf "${dir#xz:}" -C "out/models/$name"; }
+    dir=out/models/$name/final
+  fi
+  models+=("$name=$dir")
+done
+for m in "${models[@]}"; do grid_one "${m%%=*}" "${m#*=}"; done
+# The campaign's fine-tuned models, as each finishes (its check has run by then).
+while (($(left) > 20)); do
+  pending=0
+  for pair in ${GRID_NAMES:-}; do
+    run=${pair%%=*} name=${pair#*=}
+    [[ -f out/grid-$name.complete ]] && continue
+    if [[ -f $WORK/done/$run && -d $WORK/$run/final ]]; then
+      grid_one "$name" "$WORK/$run/final"
+      (($(left) > 20)) && touch "out/grid-$name.complete"
+    else
+      pending=$((pending + 1))
+    fi
+  done
+  ((pending > 0)) || break
+  sleep 15
+done
+if [[ -n ${OUT:-} ]]; then
+  tar czf "$OUT/grids.tgz" --ignore-failed-read out/grid-*/results*.jsonl out/grid-*.log 2> /dev/null || true
+fi
+log "done"
