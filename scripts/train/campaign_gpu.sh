@@ -18,6 +18,8 @@
 # Repeat the identical call, back to back (no work between calls), until it says "campaign complete".
 # If the machine is lost, what was collected stays collected; the next step starts over what was not.
 # Unpack returned models with: cat RUN.tar.part* | tar x -C DEST   (gives DEST/final/)
+# CPT_BASE=DIR with PLAN="cpt-mem|cpt-ctl" continues an exported attention model (e.g. a collected
+# olmo2-base/final) with and without the memory, one GPU each; CHECK=0 skips the in-lease checks.
 # Other subcommands: start | follow SECONDS | collect DIR N [GLOB] | queue K (internal).
 # Inputs (carried, git-ignored; scripts/train/carry_data.sh makes them): $CARRY/corpus.jsonl.xz,
 # $CARRY/tokenizer.model, $CARRY/niah_{1k,4k}.sft.xz, $CARRY/niah_check.tar.xz.
@@ -117,7 +119,7 @@ sft_chain() {  # BASE_RUN: SFT 1k then 4k, export the result bf16
     --init-from "$WORK/$base-sft1k/model" --seq-len 4096 "${SFT4K_BATCH[@]}" --steps "$SFT4K_STEPS" \
     --warmup "$SFT_WARMUP" --lr 2e-4 --min-lr 2e-5 --log-every 10 --checkpoint-minutes 3 --quiet --run-dir "$WORK/$base-sft"
   export_model "$base-sft" bf16
-  check "$base-sft"
+  [[ ${CHECK:-1} == 0 ]] || check "$base-sft"
 }
 
 # Dense NIAH on the first 10 evaluation samples of each task at 4,096 tokens, on the host's CPUs while the
@@ -148,12 +150,15 @@ run_job() {
     olmo2)
       stage olmo2-base pretrain olmo2-base --family olmo2 "${ARCH[@]}" --seed 0 --steps "$STEPS" --warmup "$WARMUP" \
         --lr 1e-3 --min-lr 1e-4
-      local cpt=(--init-from "$WORK/olmo2-base/model" --seed 0 --steps "$CPT_STEPS" --warmup "$CPT_WARMUP" --lr 3e-4 --min-lr 3e-5)
-      stage cpt-mem pretrain cpt-mem "${cpt[@]}" --add-memory --memory-lr-mult 10
-      stage cpt-ctl pretrain cpt-ctl "${cpt[@]}"
-      stage cpt-mem-sft sft_chain cpt-mem
-      stage cpt-ctl-sft sft_chain cpt-ctl ;;
-    *) echo "campaign_gpu.sh: unknown job '$1' in PLAN (mem:S, attn:S or olmo2)" >&2; return 2 ;;
+      run_job cpt-mem
+      run_job cpt-ctl ;;
+    cpt-mem | cpt-ctl)  # from $CPT_BASE (default: the olmo2 job's base), both from the same weights
+      local cpt=(--init-from "${CPT_BASE:-$WORK/olmo2-base/model}" --seed 0 --steps "$CPT_STEPS" --warmup "$CPT_WARMUP"
+                 --lr 3e-4 --min-lr 3e-5)
+      [[ $1 == cpt-mem ]] && cpt+=(--add-memory --memory-lr-mult 10)
+      stage "$1" pretrain "$1" "${cpt[@]}"
+      stage "$1-sft" sft_chain "$1" ;;
+    *) echo "campaign_gpu.sh: unknown job '$1' in PLAN (mem:S, attn:S, olmo2, cpt-mem or cpt-ctl)" >&2; return 2 ;;
   esac
 }
 
