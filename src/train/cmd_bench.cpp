@@ -1,6 +1,10 @@
 // ratkv-train bench: training throughput of full steps (forward, backward, clip, AdamW) on random
 // tokens, for the attention model and the same model with a memory (dense step, and the RAT+ joint
 // dilated + dense pair). One JSON line per variant plus the memory / attention step-time ratio.
+// Against the machine: a square GEMM in the training precision measured in the same run gives the peak,
+// and each variant reports its model FLOPs per second as a fraction of it (MFU), plus where a dense step's
+// time goes (forward with the loss, backward, clip + AdamW; timed apart with a device sync between, after
+// the timed steps so the syncs do not slow them).
 #include <cstdio>
 
 #include "base/error.h"
@@ -14,7 +18,23 @@ namespace {
 
 struct BenchResult {
   double step_s, tokens_per_s;
+  double model_flops;                         // per step: matrix products of forward and backward
+  double forward_s, backward_s, optimizer_s;  // one dense step's phases (synced apart)
 };
+
+// The training precision's GEMM rate: [n, n] x [n, n] products, FLOP/s.
+double gemm_peak(const torch::Device& device, torch::ScalarType dtype) {
+  const int64_t n = device.is_cuda() ? 8192 : 1024;
+  const auto options = torch::TensorOptions().dtype(dtype).device(device);
+  const torch::Tensor a = torch::randn({n, n}, options), b = torch::randn({n, n}, options);
+  torch::Tensor c = torch::matmul(a, b);
+  const int64_t reps = device.is_cuda() ? 50 : 3;
+  const double start = synchronized_seconds(device);
+  for (int64_t i = 0; i < reps; ++i) c = torch::matmul(a, b);
+  const double seconds = synchronized_seconds(device) - start;
+  return 2.0 * static_cast<double>(n) * static_cast<double>(n) * static_cast<double>(n) *
+         static_cast<double>(reps) / seconds;
+}
 
 BenchResult bench_variant(const ModelConfig& config, const torch::Device& device, torch::ScalarType dtype,
                           int64_t batch, int64_t micro, int64_t seq_len, int64_t warmup, int64_t steps,
@@ -27,27 +47,41 @@ BenchResult bench_variant(const ModelConfig& config, const torch::Device& device
       torch::randint(config.vocab_size, {batch, seq_len + 1}, torch::TensorOptions().dtype(torch::kLong))
           .to(device);
   const auto ce = torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kMean);
-  auto update = [&](const AttentionPattern& pattern) {
+  // phases != nullptr: sync after each phase and add its seconds there (forward, backward, optimizer).
+  auto update = [&](const AttentionPattern& pattern, double* phases) {
+    double mark = phases ? synchronized_seconds(device) : 0;
+    auto lap = [&](int which) {
+      if (!phases) return;
+      const double now = synchronized_seconds(device);
+      phases[which] += now - mark;
+      mark = now;
+    };
     adam.zero_grad();
     for (int64_t first = 0; first < batch; first += micro) {
       const torch::Tensor rows = tokens.narrow(0, first, micro);
       const torch::Tensor logits = model.forward(rows.narrow(1, 0, seq_len), pattern);
       const torch::Tensor loss = torch::nn::functional::cross_entropy(
           logits.reshape({-1, logits.size(-1)}), rows.narrow(1, 1, seq_len).reshape({-1}), ce);
+      lap(0);
       (loss * (static_cast<double>(micro) / static_cast<double>(batch))).backward();
+      lap(1);
     }
     adam.clip_grad_norm(1.0);
     adam.step(1e-4);
+    lap(2);
   };
   auto step = [&] {
-    if (joint_dilation > 1) update(AttentionPattern{joint_dilation, 0, 0});
-    update(AttentionPattern{});
+    if (joint_dilation > 1) update(AttentionPattern{joint_dilation, 0, 0}, nullptr);
+    update(AttentionPattern{}, nullptr);
   };
   for (int64_t i = 0; i < warmup; ++i) step();
   const double start = synchronized_seconds(device);
   for (int64_t i = 0; i < steps; ++i) step();
   const double seconds = (synchronized_seconds(device) - start) / static_cast<double>(steps);
-  return {seconds, static_cast<double>(batch * seq_len) / seconds};
+  double phases[3] = {0, 0, 0};
+  update(AttentionPattern{}, phases);
+  const double flops = model.step_flops(batch, seq_len) * (joint_dilation > 1 ? 2.0 : 1.0);
+  return {seconds, static_cast<double>(batch * seq_len) / seconds, flops, phases[0], phases[1], phases[2]};
 }
 
 }  // namespace
@@ -108,14 +142,20 @@ int run_bench(int argc, char** argv) {
   const int64_t joint = args.integer("joint-dilated", 0, 1 << 20);
   const std::string variants = "," + args.str("variants") + ",";
   double attention_step = 0, memory_step = 0;
+  const double peak = gemm_peak(device, dtype);
+  std::printf("{\"gemm_peak_gflops\": %.0f, \"precision\": \"%s\", \"device\": \"%s\"}\n", peak / 1e9,
+              precision.c_str(), device.str().c_str());
   auto report = [&](const char* name, const BenchResult& r) {
+    const double achieved = r.model_flops / r.step_s;
     std::printf(
         "{\"variant\": \"%s\", \"family\": \"%s\", \"layers\": %lld, \"hidden\": %lld, \"vocab\": %lld, "
         "\"seq_len\": %lld, \"batch\": %lld, \"precision\": \"%s\", \"device\": \"%s\", \"step_s\": %.5f, "
-        "\"tokens_per_s\": %.0f}\n",
+        "\"tokens_per_s\": %.0f, \"model_gflops\": %.0f, \"mfu\": %.3f, \"dense_step_forward_s\": %.5f, "
+        "\"dense_step_backward_s\": %.5f, \"dense_step_optimizer_s\": %.5f}\n",
         name, family.c_str(), static_cast<long long>(c.num_layers), static_cast<long long>(c.hidden_size),
         static_cast<long long>(c.vocab_size), static_cast<long long>(seq_len), static_cast<long long>(batch),
-        precision.c_str(), device.str().c_str(), r.step_s, r.tokens_per_s);
+        precision.c_str(), device.str().c_str(), r.step_s, r.tokens_per_s, achieved / 1e9, achieved / peak,
+        r.forward_s, r.backward_s, r.optimizer_s);
     std::fflush(stdout);
   };
   const int64_t m = micro == 0 ? batch : micro;

@@ -106,6 +106,21 @@ torch::Tensor TrainModel::rms_norm(const torch::Tensor& x, const std::string& we
   return xf * torch::rsqrt(xf.pow(2).mean(-1, true) + config_.rms_norm_eps) * param(weight);
 }
 
+double TrainModel::step_flops(int64_t batch, int64_t seq_len) const {
+  const ModelConfig& c = config_;
+  const std::string embedding =
+      c.family == Family::RatPlus ? "embedding.wte.weight" : "model.embed_tokens.weight";
+  double matrix_params = 0;
+  for (const auto& p : params_)
+    if (p.tensor.dim() == 2 && p.name != embedding) matrix_params += static_cast<double>(p.tensor.numel());
+  if (c.tie_word_embeddings)
+    matrix_params += static_cast<double>(c.vocab_size) * static_cast<double>(c.hidden_size);
+  const double rows = static_cast<double>(batch), length = static_cast<double>(seq_len);
+  const double attention =
+      2.0 * length * length * static_cast<double>(c.q_dim()) * static_cast<double>(c.num_layers) * rows;
+  return 3.0 * (2.0 * matrix_params * rows * length + attention);
+}
+
 std::vector<double> TrainModel::memory_lengths() const {
   std::vector<double> out;
   for (const auto& t : memory_lengths_) out.push_back(t.defined() ? t.item<double>() : -1.0);

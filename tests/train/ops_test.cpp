@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "train/attention_ops.h"
+#include "train/model.h"
 #include "train/optimizer.h"
 #include "train/rope.h"
 #include "train_test_util.h"
@@ -80,6 +81,18 @@ TEST(AdamWTest, ClipScalesToMaxNorm) {
   w.mutable_grad() = torch::full({4}, 3.0f);  // norm 6
   EXPECT_NEAR(adam.clip_grad_norm(1.5).item<double>(), 6.0, 1e-6);
   EXPECT_NEAR(w.grad().norm().item<double>(), 1.5, 1e-5);
+}
+
+TEST(StepFlops, CountsEveryMatrixOnceAndCausalAttention) {
+  // RAT+, 2 layers, d 32, 4 heads of 8, FFN 128, tied vocabulary 61: per layer in_proj 4·32·32 + out_proj
+  // 32·32 + fc1 128·32 + fc2 32·128 = 13,312; with the tied head 61·32: 28,576 matrix weights.
+  // 3 rows of 10 tokens: 3 · (2 · 28,576 · 30 + 2 · 10² · 32 · 2 layers · 3 rows).
+  const TrainModel rat(testing::tiny_config(Family::RatPlus, false), torch::kCPU, torch::kFloat);
+  EXPECT_DOUBLE_EQ(rat.step_flops(3, 10), 3.0 * (2.0 * 28576 * 30 + 2.0 * 100 * 32 * 2 * 3));
+  // Llama with a memory and GQA (d 24, q 32, kv 16, FFN 40, untied head): q 768 + k 384 + v 384 + gate 384 +
+  // o 768 + 3 · 960 = 5,568 per layer, + lm_head 61·24 (the embedding lookup and biases are not products).
+  const TrainModel llama(testing::tiny_config(Family::Llama, true, false, true), torch::kCPU, torch::kFloat);
+  EXPECT_DOUBLE_EQ(llama.step_flops(3, 10), 3.0 * (2.0 * (2 * 5568 + 61 * 24) * 30 + 2.0 * 100 * 32 * 2 * 3));
 }
 
 }  // namespace
