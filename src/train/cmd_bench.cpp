@@ -80,7 +80,9 @@ BenchResult bench_variant(const ModelConfig& config, const torch::Device& device
   const double seconds = (synchronized_seconds(device) - start) / static_cast<double>(steps);
   double phases[3] = {0, 0, 0};
   update(AttentionPattern{}, phases);
-  const double flops = model.step_flops(batch, seq_len) * (joint_dilation > 1 ? 2.0 : 1.0);
+  const double flops =
+      model.step_flops(batch, seq_len) +
+      (joint_dilation > 1 ? model.step_flops(batch, seq_len, AttentionPattern{joint_dilation, 0, 0}) : 0.0);
   return {seconds, static_cast<double>(batch * seq_len) / seconds, flops, phases[0], phases[1], phases[2]};
 }
 

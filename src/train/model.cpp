@@ -106,7 +106,7 @@ torch::Tensor TrainModel::rms_norm(const torch::Tensor& x, const std::string& we
   return xf * torch::rsqrt(xf.pow(2).mean(-1, true) + config_.rms_norm_eps) * param(weight);
 }
 
-double TrainModel::step_flops(int64_t batch, int64_t seq_len) const {
+double TrainModel::step_flops(int64_t batch, int64_t seq_len, const AttentionPattern& pattern) const {
   const ModelConfig& c = config_;
   const std::string embedding =
       c.family == Family::RatPlus ? "embedding.wte.weight" : "model.embed_tokens.weight";
@@ -116,8 +116,11 @@ double TrainModel::step_flops(int64_t batch, int64_t seq_len) const {
   if (c.tie_word_embeddings)
     matrix_params += static_cast<double>(c.vocab_size) * static_cast<double>(c.hidden_size);
   const double rows = static_cast<double>(batch), length = static_cast<double>(seq_len);
+  const double pairs = pattern.dense() ? length * length / 2.0
+                                       : length * length / (2.0 * static_cast<double>(pattern.dilation)) +
+                                             length * static_cast<double>(pattern.local + pattern.initial);
   const double attention =
-      2.0 * length * length * static_cast<double>(c.q_dim()) * static_cast<double>(c.num_layers) * rows;
+      4.0 * pairs * static_cast<double>(c.q_dim()) * static_cast<double>(c.num_layers) * rows;
   return 3.0 * (2.0 * matrix_params * rows * length + attention);
 }
 

@@ -57,11 +57,12 @@ class TrainModel {
   bool has_param(const std::string& name) const { return index_.count(name) != 0; }
   int64_t parameter_count() const;
 
-  // Matrix-product FLOPs of one dense training step (forward + backward = 3x forward) over [batch, seq_len]
+  // Matrix-product FLOPs of one training step (forward + backward = 3x forward) over [batch, seq_len]
   // tokens: every weight matrix once per token (the LM head included, the embedding lookup not), and
-  // causal attention's QK^T and PV over the lower triangle (2 x T^2 x q_dim per layer and row). The
-  // ratio of a measured step's FLOP rate to the card's GEMM peak is the model FLOPs utilization.
-  double step_flops(int64_t batch, int64_t seq_len) const;
+  // attention's QK^T and PV over the (query, key) pairs the pattern allows: T²/2 when dense (causal), about
+  // T²/(2D) + T·(W + P) when dilated — 4 x q_dim FLOPs a pair, per layer and row. The ratio of a measured
+  // step's FLOP rate to the card's GEMM peak is the model FLOPs utilization.
+  double step_flops(int64_t batch, int64_t seq_len, const AttentionPattern& pattern = {}) const;
 
   // Matrices ~ N(0, std²), norms 1, biases 0, drawn from ratkv::Rng(seed) in the order of parameters(),
   // so an init is the same on every machine and device.

@@ -89,6 +89,9 @@ TEST(StepFlops, CountsEveryMatrixOnceAndCausalAttention) {
   // 3 rows of 10 tokens: 3 · (2 · 28,576 · 30 + 2 · 10² · 32 · 2 layers · 3 rows).
   const TrainModel rat(testing::tiny_config(Family::RatPlus, false), torch::kCPU, torch::kFloat);
   EXPECT_DOUBLE_EQ(rat.step_flops(3, 10), 3.0 * (2.0 * 28576 * 30 + 2.0 * 100 * 32 * 2 * 3));
+  // A dilated step (D 4, W 2, P 1) attends about 10²/(2·4) + 10·(2 + 1) = 42.5 pairs a row instead of 50.
+  EXPECT_DOUBLE_EQ(rat.step_flops(3, 10, AttentionPattern{4, 2, 1}),
+                   3.0 * (2.0 * 28576 * 30 + 4.0 * 42.5 * 32 * 2 * 3));
   // Llama with a memory and GQA (d 24, q 32, kv 16, FFN 40, untied head): q 768 + k 384 + v 384 + gate 384 +
   // o 768 + 3 · 960 = 5,568 per layer, + lm_head 61·24 (the embedding lookup and biases are not products).
   const TrainModel llama(testing::tiny_config(Family::Llama, true, false, true), torch::kCPU, torch::kFloat);
