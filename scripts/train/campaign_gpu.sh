@@ -20,6 +20,8 @@
 # Unpack returned models with: cat RUN.tar.part* | tar x -C DEST   (gives DEST/final/)
 # CPT_BASE=DIR with PLAN="cpt-mem|cpt-ctl" continues an exported attention model (e.g. a collected
 # olmo2-base/final) with and without the memory, one GPU each; CHECK=0 skips the in-lease checks.
+# cptj-mem / cptj-open / cptj-ctl continue it the same way but with RAT+'s joint dilated-64 + dense updates
+# (the recipe that opens the memory from scratch); cptj-open starts the inserted gate at length 64.
 # Other subcommands: start | follow SECONDS | collect DIR N [GLOB] | queue K (internal).
 # Inputs (carried, git-ignored; scripts/train/carry_data.sh makes them): $CARRY/corpus.jsonl.xz,
 # $CARRY/tokenizer.model, $CARRY/niah_{1k,4k}.sft.xz, $CARRY/niah_check.tar.xz.
@@ -29,6 +31,7 @@ source scripts/train/env.sh
 CARRY=${CARRY:-out/carry}
 STEPS=${STEPS:-1500}        # pretraining batches of 32 x 4096 tokens (196.6M tokens)
 CPT_STEPS=${CPT_STEPS:-400} # continued pretraining (52.4M tokens)
+CPTJ_STEPS=${CPTJ_STEPS:-500} # joint (dilated + dense) continued pretraining: 65.5M tokens, 1,000 updates
 SFT1K_STEPS=${SFT1K_STEPS:-400} # SFT on 1,024-token examples, batch 64 (25,600 examples: 1.6 epochs)
 SFT4K_STEPS=${SFT4K_STEPS:-300} # then on 4,096-token examples, batch 32 (9,600 examples: 1.2 epochs)
 WARMUP=100 CPT_WARMUP=20 SFT_WARMUP=25
@@ -36,7 +39,7 @@ ARCH=(--layers 8 --hidden 320 --heads 5 --max-pos 4096)
 DEVICE=cuda PRE_BATCH=(--batch 32 --micro-batch 16) SFT1K_BATCH=(--batch 64 --micro-batch 32)
 SFT4K_BATCH=(--batch 32 --micro-batch 16)
 if [[ ${SMOKE:-0} == 1 ]]; then  # the whole flow on the CPU with a tiny model, to check the script
-  ARCH=(--layers 1 --hidden 64 --heads 1 --max-pos 4096) STEPS=2 CPT_STEPS=2 SFT1K_STEPS=2 SFT4K_STEPS=2 DEVICE=cpu
+  ARCH=(--layers 1 --hidden 64 --heads 1 --max-pos 4096) STEPS=2 CPT_STEPS=2 CPTJ_STEPS=2 SFT1K_STEPS=2 SFT4K_STEPS=2 DEVICE=cpu
   WARMUP=1 CPT_WARMUP=1 SFT_WARMUP=1
   PRE_BATCH=(--batch 2) SFT1K_BATCH=(--batch 2) SFT4K_BATCH=(--batch 2)
 fi
@@ -158,7 +161,17 @@ run_job() {
       [[ $1 == cpt-mem ]] && cpt+=(--add-memory --memory-lr-mult 10)
       stage "$1" pretrain "$1" "${cpt[@]}"
       stage "$1-sft" sft_chain "$1" ;;
-    *) echo "campaign_gpu.sh: unknown job '$1' in PLAN (mem:S, attn:S, olmo2, cpt-mem or cpt-ctl)" >&2; return 2 ;;
+    cptj-mem | cptj-open | cptj-ctl)  # the same continuation with RAT+'s joint dilated-64 + dense updates
+      local cptj=(--init-from "${CPT_BASE:-$WORK/olmo2-base/model}" --seed 0 --steps "$CPTJ_STEPS"
+                  --warmup "$CPT_WARMUP" --lr 3e-4 --min-lr 3e-5 --joint-dilated 64)
+      [[ $1 == cptj-mem ]] && cptj+=(--add-memory --memory-lr-mult 10)
+      # cptj-open: the gate starts at g = 63/64 (memory length 64, the seed paper's effective length)
+      # instead of the near-identity g = sigmoid(-6), so the insertion is not function-preserving
+      [[ $1 == cptj-open ]] && cptj+=(--add-memory --memory-lr-mult 10 --memory-init-bias 4.143)
+      stage "$1" pretrain "$1" "${cptj[@]}"
+      stage "$1-sft" sft_chain "$1" ;;
+    *) echo "campaign_gpu.sh: unknown job '$1' in PLAN (mem:S, attn:S, olmo2, cpt-mem, cpt-ctl, cptj-mem, cptj-open or cptj-ctl)" >&2
+       return 2 ;;
   esac
 }
 
