@@ -76,7 +76,7 @@ int run_bench(int argc, char** argv) {
   const auto depths = parse_int_list(args.str("depth"), "--depth");
   const int64_t n_gen = args.integer("n-gen", 0, 1 << 20);
   const int64_t reps = args.integer("repetitions", 1, 1000);
-  auto model = Model::load(args.str("model"));
+  auto model = load_model(args);
   InferenceOptions options = inference_options(args);
   int64_t needed = 0;
   for (int64_t p : prompts) needed = std::max(needed, p);

@@ -28,7 +28,7 @@ int run_generate(int argc, char** argv) {
               "with --sparse-stats: gold position per decode step (-1: none), for the strict per-head hit");
   if (!args.parse(argc, argv)) return 0;
   apply_threads(args);
-  auto model = Model::load(args.str("model"));
+  auto model = load_model(args);
   auto tokenizer = load_tokenizer(args, *model);
   const auto ids = prompt_ids(args, *model, tokenizer.get());
 

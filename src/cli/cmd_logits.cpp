@@ -19,7 +19,7 @@ int run_logits(int argc, char** argv) {
   if (!args.parse(argc, argv)) return 0;
   apply_threads(args);
   const std::string out = args.str("out");
-  auto model = Model::load(args.str("model"));
+  auto model = load_model(args);
   auto tokenizer = load_tokenizer(args, *model);
   const auto ids = prompt_ids(args, *model, tokenizer.get());
   InferenceContext ctx(*model, inference_options(args));

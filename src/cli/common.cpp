@@ -16,7 +16,16 @@ void add_model_flags(Args& args) {
               "dtype of the memory state kept between calls: f32, or bf16 as the RAT+ reference decodes",
               "f32")
       .option("--tokenizer", "FILE",
-              "tokenizer.json or SentencePiece .model (default: the model directory's)");
+              "tokenizer.json or SentencePiece .model (default: the model directory's)")
+      .flag("--no-mmap",
+            "copy the weights into huge-page memory instead of reading them in place from the file "
+            "(faster decode, a private copy in RAM)");
+}
+
+std::unique_ptr<Model> load_model(const Args& args) {
+  LoadOptions options;
+  options.mmap = !args.has("no-mmap");
+  return Model::load(args.str("model"), options);
 }
 
 void add_prompt_flags(Args& args) {

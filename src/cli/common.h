@@ -10,8 +10,10 @@
 
 namespace ratkv::cli {
 
-// -m, -t, --kv-dtype, --page-size, --ctx-size, --memory-state, --tokenizer.
+// -m, -t, --kv-dtype, --page-size, --ctx-size, --memory-state, --tokenizer, --no-mmap.
 void add_model_flags(Args& args);
+// Loads -m with the load options of those flags (--no-mmap).
+std::unique_ptr<Model> load_model(const Args& args);
 // -p / --ids / --no-special.
 void add_prompt_flags(Args& args);
 

@@ -10,6 +10,7 @@
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/matmul.h"
 #include "kernels/cpu/memory_scan.h"
+#include "model/resident_weights.h"
 
 namespace ratkv {
 
@@ -18,9 +19,10 @@ Model::Model(std::unique_ptr<ModelDirectory> dir, ModelWeights weights)
       weights_(std::move(weights)),
       rope_(dir_->config().rope, dir_->config().head_dim, dir_->config().max_position_embeddings) {}
 
-std::unique_ptr<Model> Model::load(const std::string& dir) {
+std::unique_ptr<Model> Model::load(const std::string& dir, const LoadOptions& options) {
   auto directory = std::make_unique<ModelDirectory>(dir);
   ModelWeights weights = bind_weights(*directory);
+  if (!options.mmap) make_weights_resident(weights);
   return std::unique_ptr<Model>(new Model(std::move(directory), std::move(weights)));
 }
 

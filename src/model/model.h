@@ -18,10 +18,15 @@
 
 namespace ratkv {
 
+struct LoadOptions {
+  // false: copy the matrices into huge-page memory (resident_weights.h) instead of reading them in place.
+  bool mmap = true;
+};
+
 class Model {
  public:
   // Loads and validates a model directory; every problem is one ratkv::Error naming file and tensor.
-  static std::unique_ptr<Model> load(const std::string& dir);
+  static std::unique_ptr<Model> load(const std::string& dir, const LoadOptions& options = {});
 
   const ModelConfig& config() const { return dir_->config(); }
   const ModelWeights& weights() const { return weights_; }

@@ -3,6 +3,7 @@
 // and dtype against the config. Matrices stay in the mapped files (no copy) unless they are misaligned
 // for their element type; norms and biases are converted to f32 once.
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
@@ -12,6 +13,10 @@
 #include "tensor/weight_view.h"
 
 namespace ratkv {
+
+struct FreeDeleter {
+  void operator()(void* p) const { std::free(p); }
+};
 
 struct Linear {
   WeightView weight;
@@ -39,8 +44,9 @@ struct ModelWeights {
   WeightView lm_head;    // [vocab, hidden]; the embedding when tied
   std::vector<float> final_norm;
   std::vector<LayerWeights> layers;
-  DType dtype = DType::F32;                       // dtype of the largest matrices, for reports
-  std::vector<std::unique_ptr<uint8_t[]>> owned;  // copies of misaligned matrices
+  DType dtype = DType::F32;                        // dtype of the largest matrices, for reports
+  std::vector<std::unique_ptr<uint8_t[]>> owned;   // copies of misaligned matrices
+  std::unique_ptr<uint8_t, FreeDeleter> resident;  // every matrix, when made resident (resident_weights.h)
 };
 
 // Binds and validates every tensor; fails naming the file and tensor of the first problem.

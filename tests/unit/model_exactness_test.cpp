@@ -112,6 +112,37 @@ TEST_P(ModelExactness, DecodeMatchesPrefill) {
   EXPECT_LT(relative_error(stepped, all), 1e-4) << v.name;
 }
 
+// --no-mmap copies the matrices into huge-page memory: the same bits, so the same logits exactly, for
+// every layout (fused RAT+ in_proj split by rows, tied heads sharing the embedding's copy, 16-bit weights),
+// through prefill and decode.
+TEST_P(ModelExactness, ResidentWeightsGiveIdenticalLogits) {
+  const Variant& v = GetParam();
+  const std::string dir = testing::write_tiny_model(v.config, v.name, 23, v.weight_dtype);
+  auto mapped = Model::load(dir);
+  LoadOptions resident_options;
+  resident_options.mmap = false;
+  auto resident = Model::load(dir, resident_options);
+  ASSERT_NE(resident->weights().resident, nullptr);
+  EXPECT_NE(resident->weights().layers[0].q.weight.data, mapped->weights().layers[0].q.weight.data);
+  EXPECT_EQ(resident->weights().lm_head.data == resident->weights().embedding.data,
+            v.config.tie_word_embeddings);
+  const auto tokens = testing::random_tokens(21, v.config.vocab_size, 9);
+  InferenceOptions options;
+  options.kv_dtype = v.kv_dtype;
+  options.page_size = v.page_size;
+  std::vector<float> expected, got, step;
+  InferenceContext a(*mapped, options), b(*resident, options);
+  a.forward(std::span(tokens).first(15), LogitRows::All, expected);
+  b.forward(std::span(tokens).first(15), LogitRows::All, got);
+  for (size_t t = 15; t < tokens.size(); ++t) {
+    a.forward(std::span(tokens).subspan(t, 1), LogitRows::Last, step);
+    expected.insert(expected.end(), step.begin(), step.end());
+    b.forward(std::span(tokens).subspan(t, 1), LogitRows::Last, step);
+    got.insert(got.end(), step.begin(), step.end());
+  }
+  EXPECT_EQ(got, expected) << v.name;
+}
+
 INSTANTIATE_TEST_SUITE_P(AllFamilies, ModelExactness, ::testing::ValuesIn(variants()),
                          [](const auto& info) { return info.param.name; });
 
