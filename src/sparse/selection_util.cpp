@@ -142,6 +142,79 @@ void quest_bounds(const float* q, int64_t num_queries, const KvCache& cache, int
 #endif
 }
 
+float moba_block_score(const float* q, int64_t num_queries, const KvCache& cache, int64_t layer,
+                       int64_t kv_head, int64_t pages_per_block, float inv_block, int64_t block) {
+  const int64_t dim = cache.shape().head_dim;
+  std::vector<float> mean(static_cast<size_t>(dim), 0.0f);
+  for (int64_t p = block * pages_per_block; p < (block + 1) * pages_per_block; ++p) {
+    const float* sum = cache.key_sum(layer, p, kv_head);
+    for (int64_t d = 0; d < dim; ++d) mean[static_cast<size_t>(d)] += sum[d];
+  }
+  for (float& m : mean) m *= inv_block;
+  float best = -std::numeric_limits<float>::infinity();
+  for (int64_t i = 0; i < num_queries; ++i) {
+    float s = 0.0f;
+    for (int64_t d = 0; d < dim; ++d) s += q[i * dim + d] * mean[static_cast<size_t>(d)];
+    best = std::max(best, s);
+  }
+  return best;
+}
+
+void moba_block_scores(const float* q, int64_t num_queries, const KvCache& cache, int64_t layer,
+                       int64_t kv_head, int64_t pages_per_block, float inv_block, int64_t b0, int64_t b1,
+                       std::vector<float>& means, float* out) {
+#if defined(__AVX512F__)
+  const int64_t dim = cache.shape().head_dim;
+  means.resize(static_cast<size_t>(16 * dim));
+  const __m512 scale = _mm512_set1_ps(inv_block);
+  for (int64_t b = b0; b < b1; b += 16) {
+    const int64_t count = std::min<int64_t>(16, b1 - b);
+    // The next 16 blocks' sums are asked for now, so their misses overlap this batch's arithmetic.
+    for (int64_t p = (b + 16) * pages_per_block; p < std::min(b + 32, b1) * pages_per_block; ++p) {
+      const char* sum = reinterpret_cast<const char*>(cache.key_sum(layer, p, kv_head));
+      for (int64_t at = 0; at < dim * 4; at += 64) __builtin_prefetch(sum + at, 0, 3);
+    }
+    // means[k][dim]: block b + k's mean key, summed page by page in order (as moba_block_score).
+    for (int64_t k = 0; k < count; ++k) {
+      float* mean = means.data() + k * dim;
+      for (int64_t i = 0; i < dim; i += 16) {
+        const __mmask16 mask = simd::lanes(dim - i);
+        __m512 acc = _mm512_setzero_ps();
+        for (int64_t p = (b + k) * pages_per_block; p < (b + k + 1) * pages_per_block; ++p)
+          acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(mask, cache.key_sum(layer, p, kv_head) + i));
+        _mm512_mask_storeu_ps(mean + i, mask, _mm512_mul_ps(acc, scale));
+      }
+    }
+    __m512 best = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+    for (int64_t qi = 0; qi < num_queries; ++qi) {
+      const float* query = q + qi * dim;
+      __m512 lane_sums[4];
+      for (int64_t g = 0; g < 4; ++g) {
+        __m512 a[4];
+        for (int64_t j = 0; j < 4; ++j) {
+          const int64_t k = 4 * g + j;
+          a[j] = _mm512_setzero_ps();
+          if (k >= count) continue;
+          for (int64_t i = 0; i < dim; i += 16) {
+            const __mmask16 mask = simd::lanes(dim - i);
+            a[j] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, query + i),
+                                   _mm512_maskz_loadu_ps(mask, means.data() + k * dim + i), a[j]);
+          }
+        }
+        lane_sums[g] = simd::sum4_by_lane(a[0], a[1], a[2], a[3]);
+      }
+      best =
+          _mm512_max_ps(best, simd::sum16_from_lanes(lane_sums[0], lane_sums[1], lane_sums[2], lane_sums[3]));
+    }
+    _mm512_mask_storeu_ps(out + (b - b0), simd::lanes(count), best);
+  }
+#else
+  (void)means;
+  for (int64_t b = b0; b < b1; ++b)
+    out[b - b0] = moba_block_score(q, num_queries, cache, layer, kv_head, pages_per_block, inv_block, b);
+#endif
+}
+
 namespace {
 inline uint64_t mix64(uint64_t x) {
   x += 0x9e3779b97f4a7c15ull;

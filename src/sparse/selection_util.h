@@ -66,6 +66,18 @@ float quest_bound(const float* q, const uint8_t* min_max, DType dtype, int64_t d
 void quest_bounds(const float* q, int64_t num_queries, const KvCache& cache, int64_t layer, int64_t kv_head,
                   int64_t p0, int64_t p1, float* out);
 
+// MoBA's block score max_i q_i · mean(block's keys) for complete blocks [b0, b1) of one layer and KV
+// head, from the cache's per-page f32 key sums (pages_per_block pages a block; mean = Σ sums · inv_block),
+// queries q[num_queries][head_dim]: out[b − b0]. `means` is scratch (resized to 16 × head_dim). With
+// AVX-512 sixteen blocks share one transpose-and-add tree (as quest_bounds); the portable path is the
+// plain definition. The two differ by f32 summation order only (tested against moba_block_score).
+void moba_block_scores(const float* q, int64_t num_queries, const KvCache& cache, int64_t layer,
+                       int64_t kv_head, int64_t pages_per_block, float inv_block, int64_t b0, int64_t b1,
+                       std::vector<float>& means, float* out);
+// The plain definition for one block: the reference of moba_block_scores.
+float moba_block_score(const float* q, int64_t num_queries, const KvCache& cache, int64_t layer,
+                       int64_t kv_head, int64_t pages_per_block, float inv_block, int64_t block);
+
 // Uniform in [0, 1) from a hash of the arguments.
 float seeded_uniform(uint64_t seed, int64_t layer, int64_t unit, int64_t position, int64_t index);
 

@@ -79,6 +79,44 @@ TEST(SparseQuest, BatchedBoundsEqualSinglePageBounds) {
   }
 }
 
+// MoBA's batched block scores (sixteen blocks per horizontal-sum tree, max over a GQA group) against the
+// plain definition: equal up to f32 summation order, for odd dims, block ranges off the batch boundaries
+// and one to four pages per block.
+TEST(SparseMoba, BatchedBlockScoresEqualPlainDefinition) {
+  for (int64_t dim : {8, 24, 64, 72, 128}) {
+    for (int64_t pages_per_block : {1, 2, 4}) {
+      const int64_t page = 4, blocks = 41;
+      RandomCache rc(1, 2, dim, page, blocks * pages_per_block * page + 3, DType::BF16, 9 + dim, 2.0f);
+      const auto q = random_vector(3 * dim, 11 + dim, 1.5f);
+      const float inv = 1.0f / static_cast<float>(pages_per_block * page);
+      std::vector<float> means;
+      for (auto [b0, b1] : {std::pair<int64_t, int64_t>{0, 41}, {1, 40}, {3, 19}, {5, 5}, {17, 33}}) {
+        for (int64_t queries : {1, 3}) {
+          std::vector<float> got(static_cast<size_t>(b1 - b0));
+          moba_block_scores(q.data(), queries, *rc.cache, 0, 1, pages_per_block, inv, b0, b1, means,
+                            got.data());
+          for (int64_t b = b0; b < b1; ++b) {
+            const float expected =
+                moba_block_score(q.data(), queries, *rc.cache, 0, 1, pages_per_block, inv, b);
+            double magnitude = 0;  // Σ|q·mean| bounds the rounding of any summation order
+            for (int64_t i = 0; i < queries; ++i)
+              for (int64_t d = 0; d < dim; ++d) {
+                double m = 0;
+                for (int64_t p = b * pages_per_block; p < (b + 1) * pages_per_block; ++p)
+                  m += rc.cache->key_sum(0, p, 1)[d];
+                magnitude =
+                    std::max(magnitude, 0.0) + std::fabs(q[static_cast<size_t>(i * dim + d)] * m * inv);
+              }
+            ASSERT_NEAR(got[static_cast<size_t>(b - b0)], expected, 1e-5 * magnitude + 1e-30)
+                << "dim " << dim << " pages/block " << pages_per_block << " block " << b << " queries "
+                << queries;
+          }
+        }
+      }
+    }
+  }
+}
+
 TEST(SparseQuest, BoundIsAtLeastEveryTrueScoreInItsPage) {
   for (int64_t page : {1, 16, 64}) {
     for (DType dtype : {DType::BF16, DType::F32}) {

@@ -23,33 +23,17 @@ class MobaSelector final : public Selector {
   void select(const SelectRequest& r, SelectScratch& scratch, std::vector<TokenSpan>& spans) const override {
     const KvCache& cache = *r.cache;
     const int64_t dim = shape_.head_dim, page = shape_.page_size, pages_per_block = block_ / page;
-    auto& mean = scratch.scores2;
-    mean.resize(static_cast<size_t>(dim));
     const float inv = 1.0f / static_cast<float>(block_);
     // Every competing block lies before the current one, so it is complete.
     auto score = [&](int64_t begin, int64_t stop, float* scores) {
-      for (int64_t b = begin; b < stop; ++b) {
-        if (c_.random_scores) {
+      if (c_.random_scores) {
+        for (int64_t b = begin; b < stop; ++b)
           scores[b] = seeded_uniform(c_.random_seed, r.layer, r.unit, r.position, b);
-          continue;
-        }
-        std::fill(mean.begin(), mean.end(), 0.0f);
-        for (int64_t p = b * pages_per_block; p < (b + 1) * pages_per_block; ++p) {
-          const float* sum = cache.key_sum(r.layer, p, r.kv_head);
-          for (int64_t d = 0; d < dim; ++d) mean[static_cast<size_t>(d)] += sum[d];
-        }
-        for (float& m : mean) m *= inv;
-        float best = -std::numeric_limits<float>::infinity();
-        for (int64_t i = 0; i < r.num_queries; ++i) {
-          const float* q = r.queries + i * dim;
-          float s = 0.0f;
-          for (int64_t d = 0; d < dim; ++d) s += q[d] * mean[static_cast<size_t>(d)];
-          best = std::max(best, s);
-        }
-        scores[b] = best;
+        return;
       }
-      if (!c_.random_scores)
-        scratch.metadata_bytes += static_cast<uint64_t>((stop - begin) * pages_per_block * dim * 4);
+      moba_block_scores(r.queries, r.num_queries, cache, r.layer, r.kv_head, pages_per_block, inv, begin,
+                        stop, scratch.scores2, scores + begin);
+      scratch.metadata_bytes += static_cast<uint64_t>((stop - begin) * pages_per_block * dim * 4);
     };
     select_scored_units(r.position + 1, block_, page, c_.first_units, c_.local_units, r.budget, scratch,
                         spans, score);
