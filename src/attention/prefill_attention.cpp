@@ -7,12 +7,14 @@
 #include <limits>
 #include <vector>
 
+#include "kernels/cpu/simd.h"
+
 namespace ratkv {
 
 namespace {
 
-constexpr int64_t kQueryTile = 32;  // queries per task (times the GQA group for the rows of a tile)
-constexpr int64_t kKeyTile = 64;    // keys per inner step
+constexpr int64_t kQueryTile = 64;  // queries per task (times the GQA group for the rows of a tile)
+constexpr int64_t kKeyTile = 128;   // keys per inner step
 
 // Converts keys or values of tokens [start, start + count) of one KV head into rows of f32.
 void gather_rows(const KvCache& cache, int64_t layer, int64_t kv_head, int64_t start, int64_t count,
@@ -25,6 +27,48 @@ void gather_rows(const KvCache& cache, int64_t layer, int64_t kv_head, int64_t s
     convert_to_f32(src, dtype, static_cast<size_t>(run * dim), rows + (t - start) * dim);
     t += run;
   }
+}
+
+// max of s[0, visible); −inf when visible is 0.
+float row_maximum(const float* s, int64_t visible) {
+  float best = -std::numeric_limits<float>::infinity();
+  int64_t j = 0;
+#if defined(__AVX512F__)
+  __m512 v = _mm512_set1_ps(best);
+  for (; j + 16 <= visible; j += 16) v = _mm512_max_ps(v, _mm512_loadu_ps(s + j));
+  best = _mm512_reduce_max_ps(v);
+#endif
+  for (; j < visible; ++j) best = std::max(best, s[j]);
+  return best;
+}
+
+// s[j] = exp(s[j] − max) for j < visible and 0 for visible <= j < count; returns their sum. The exps are
+// the vector exp of the decode kernels (kernels/cpu/simd.h, within 2 ulp of std::exp): this loop runs
+// once per score of the prompt, T²/2 per head and layer, and a scalar std::exp here was most of the
+// prefill's attention time.
+float exponentiate_row(float* s, int64_t visible, int64_t count, float max) {
+  float sum = 0.0f;
+  int64_t j = 0;
+#if defined(__AVX512F__)
+  const __m512 shift = _mm512_set1_ps(max);
+  __m512 total = _mm512_setzero_ps();
+  for (; j < visible; j += 16) {
+    const __mmask16 mask = simd::lanes(visible - j);
+    const __m512 e = simd::exp_f32x16(_mm512_sub_ps(_mm512_maskz_loadu_ps(mask, s + j), shift));
+    const __m512 kept = _mm512_maskz_mov_ps(mask, e);
+    _mm512_mask_storeu_ps(s + j, mask, kept);
+    total = _mm512_add_ps(total, kept);
+  }
+  sum = _mm512_reduce_add_ps(total);
+  j = visible;
+#else
+  for (; j < visible; ++j) {
+    s[j] = std::exp(s[j] - max);
+    sum += s[j];
+  }
+#endif
+  for (; j < count; ++j) s[j] = 0.0f;
+  return sum;
 }
 
 }  // namespace
@@ -74,17 +118,11 @@ void causal_attention_tiled(const float* q, int64_t n, int64_t position0, const 
           for (int64_t r = 0; r < rows; ++r) {
             float* s = scores.data() + r * kc;
             const int64_t visible = std::clamp<int64_t>(row_position[static_cast<size_t>(r)] - k0 + 1, 0, kc);
-            float tile_max = -std::numeric_limits<float>::infinity();
-            for (int64_t j = 0; j < visible; ++j) tile_max = std::max(tile_max, s[j]);
             float& m = row_max[static_cast<size_t>(r)];
-            const float new_max = std::max(m, tile_max);
+            const float new_max = std::max(m, row_maximum(s, visible));
             // Rescale what was accumulated under the old maximum.
             const float correction = visible > 0 && m != new_max ? std::exp(m - new_max) : 1.0f;
-            float sum = 0.0f;
-            for (int64_t j = 0; j < kc; ++j) {
-              s[j] = j < visible ? std::exp(s[j] - new_max) : 0.0f;
-              sum += s[j];
-            }
+            const float sum = exponentiate_row(s, visible, kc, new_max);
             if (correction != 1.0f) {
               float* a = acc.data() + r * dim;
               for (int64_t d = 0; d < dim; ++d) a[d] *= correction;
