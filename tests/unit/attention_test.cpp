@@ -96,6 +96,43 @@ TEST(Simd, VectorExpMatchesStdExp) {
   std::printf("vector exp: worst %.2f ulp\n", worst_ulp);
 }
 
+TEST(Simd, VectorErfMatchesStdErf) {
+  // Every 1/8192 from -6 to 6 plus special values: within 3e-7 of std::erf absolutely (erf ∈ [-1, 1]) and
+  // within 4 ulp relatively where |erf| ≥ 1e-3; odd; ±1 beyond the fitted range; NaN stays NaN.
+  std::vector<float> xs;
+  for (int64_t i = -6 * 8192; i <= 6 * 8192; ++i) xs.push_back(static_cast<float>(i) / 8192.0f);
+  for (float x : {0.0f, -0.0f, 1e-30f, -1e-30f, 1e-8f, 0.8999999f, 0.9f, 3.999f, 4.0f, 9.0f, -1e30f, 1e30f})
+    xs.push_back(x);
+  xs.push_back(-std::numeric_limits<float>::infinity());
+  xs.push_back(std::numeric_limits<float>::infinity());
+  while (xs.size() % 16) xs.push_back(0.0f);
+  double worst_abs = 0, worst_ulp = 0;
+  for (size_t i = 0; i < xs.size(); i += 16) {
+    alignas(64) float y[16];
+    _mm512_store_ps(y, simd::erf_f32x16(_mm512_loadu_ps(xs.data() + i)));
+    for (int j = 0; j < 16; ++j) {
+      const float x = xs[i + j];
+      const double expected = std::erf(static_cast<double>(x));
+      const double error = std::fabs(double(y[j]) - expected);
+      worst_abs = std::max(worst_abs, error);
+      ASSERT_LE(error, 3e-7) << x << " " << y[j] << " " << expected;
+      const float rounded = static_cast<float>(expected);
+      if (std::fabs(expected) >= 1e-3) {
+        const double ulp = error / std::fabs(double(std::nextafter(rounded, 2.0f)) - rounded);
+        worst_ulp = std::max(worst_ulp, ulp);
+        ASSERT_LE(ulp, 4.0) << x << " " << y[j] << " " << expected;
+      } else if (x != 0.0f) {
+        ASSERT_LE(error / std::fabs(expected), 5e-7) << x;  // relative near 0, where erf(x) ≈ 1.128 x
+      }
+      ASSERT_EQ(simd::erf_f32x16(_mm512_set1_ps(-x))[0], -y[j]) << x;
+    }
+  }
+  EXPECT_EQ(simd::erf_f32x16(_mm512_set1_ps(9.0f))[0], 1.0f);
+  EXPECT_EQ(simd::erf_f32x16(_mm512_set1_ps(-std::numeric_limits<float>::infinity()))[0], -1.0f);
+  EXPECT_TRUE(std::isnan(simd::erf_f32x16(_mm512_set1_ps(std::nanf("")))[0]));
+  std::printf("vector erf: worst %.2e absolute, %.2f ulp\n", worst_abs, worst_ulp);
+}
+
 TEST(Simd, SixteenHorizontalSumsMatchPlainSums) {
   const auto v = random_vector(256, 3);
   __m512 a[16];

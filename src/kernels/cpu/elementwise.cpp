@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "kernels/cpu/simd.h"
+
 namespace ratkv {
 
 void rms_norm(const float* x, const float* weight, int64_t n, int64_t width, float eps, float* y) {
@@ -22,18 +24,44 @@ void rms_norm(const float* x, const float* weight, int64_t n, int64_t width, flo
   }
 }
 
+// The FFN activations run once per element of the prompt's [tokens, intermediate] activations: with
+// AVX-512 they use the vector exp and erf of kernels/cpu/simd.h (a scalar std::erf was ~9% of a 4K
+// prefill), 16 elements a step with a masked tail; elsewhere std::exp / std::erf.
 void silu_mul(float* gate, const float* up, int64_t count) {
+#if defined(__AVX512F__)
+#pragma omp parallel for schedule(static) if (count > 65536)
+  for (int64_t i = 0; i < count; i += 16) {
+    const __mmask16 mask = simd::lanes(count - i);
+    const __m512 g = _mm512_maskz_loadu_ps(mask, gate + i);
+    const __m512 e = simd::exp_f32x16(_mm512_sub_ps(_mm512_setzero_ps(), g));
+    const __m512 silu = _mm512_div_ps(g, _mm512_add_ps(_mm512_set1_ps(1.0f), e));
+    _mm512_mask_storeu_ps(gate + i, mask, _mm512_mul_ps(silu, _mm512_maskz_loadu_ps(mask, up + i)));
+  }
+#else
 #pragma omp parallel for schedule(static) if (count > 65536)
   for (int64_t i = 0; i < count; ++i) {
     const float g = gate[i];
     gate[i] = g / (1.0f + std::exp(-g)) * up[i];
   }
+#endif
 }
 
 void gelu_erf(float* x, int64_t count) {
+#if defined(__AVX512F__)
+#pragma omp parallel for schedule(static) if (count > 65536)
+  for (int64_t i = 0; i < count; i += 16) {
+    const __mmask16 mask = simd::lanes(count - i);
+    const __m512 v = _mm512_maskz_loadu_ps(mask, x + i);
+    const __m512 e = simd::erf_f32x16(_mm512_mul_ps(v, _mm512_set1_ps(static_cast<float>(M_SQRT1_2))));
+    const __m512 g =
+        _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), v), _mm512_add_ps(_mm512_set1_ps(1.0f), e));
+    _mm512_mask_storeu_ps(x + i, mask, g);
+  }
+#else
 #pragma omp parallel for schedule(static) if (count > 65536)
   for (int64_t i = 0; i < count; ++i)
     x[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * static_cast<float>(M_SQRT1_2)));
+#endif
 }
 
 void multiply_by_sigmoid(float* x, const float* gate, int64_t count) {

@@ -2,6 +2,7 @@
 // AVX-512 building blocks shared by the CPU kernels (attention, GEMV, Quest's bound scan):
 //  - load_f32x16: 16 elements stored as f32, bf16 or f16 (weights, KV cache, page metadata) widened to
 //    f32 — exact, since every bf16/f16 value is an f32 value;
+//  - erf_f32x16: erf for 16 lanes (two fitted polynomials and exp_f32x16), for the exact GELU;
 //  - exp_f32x16: e^x for 16 lanes (range reduction + degree-7 polynomial + scalef), within 2 ulp of
 //    std::exp for normal results; tested against std::exp in tests/unit/simd_test.cpp;
 //  - sum4_by_lane / sum16_from_lanes: the 16 horizontal sums of 16 vectors in one vector, fixed order.
@@ -71,6 +72,35 @@ inline __m512 exp_f32x16(__m512 x) {
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
   return _mm512_scalef_ps(p, n);
+}
+
+// erf(x) per lane (the exact GELU's erf). |x| < 0.9: x·P(x²), P of degree 6 fitted on [0, 0.81] (error
+// 3e-10); 0.9 ≤ |x|: 1 − e^(−x²)·R(s), R = erfc·e^(x²) as a degree-12 polynomial in s = (2|x| − 4.9)/3.1
+// fitted on |x| in [0.9, 4] (error 3e-9; |x| is clamped to 4, where f32 erf is already 1). Chebyshev fits
+// (mpmath.chebyfit) in well-conditioned variables, evaluated by Horner in f32. Odd; NaN stays NaN. Tested
+// against std::erf in tests/unit/attention_test.cpp.
+inline __m512 erf_f32x16(__m512 x) {
+  const __m512 ax = _mm512_abs_ps(x);
+  const __m512 t = _mm512_mul_ps(ax, ax);
+  __m512 p = _mm512_set1_ps(8.529401323e-05f);
+  for (float c : {-8.179632181e-04f, 5.204226694e-03f, -2.686066479e-02f, 1.128371805e-01f, -3.761263519e-01f,
+                  1.128379167e+00f})
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(c));
+  const __m512 near_zero = _mm512_mul_ps(ax, p);
+  const __m512 clamped = _mm512_min_ps(ax, _mm512_set1_ps(4.0f));
+  const __m512 s = _mm512_mul_ps(_mm512_fmsub_ps(clamped, _mm512_set1_ps(2.0f), _mm512_set1_ps(4.9f)),
+                                 _mm512_set1_ps(1.0f / 3.1f));
+  __m512 r = _mm512_set1_ps(2.408064679e-05f);
+  for (float c : {-6.386192245e-05f, 8.764194585e-05f, -2.142232241e-04f, 6.068204980e-04f, -1.431987924e-03f,
+                  3.225853838e-03f, -7.151978497e-03f, 1.534581371e-02f, -3.170532762e-02f, 6.288825069e-02f,
+                  -1.191987152e-01f, 2.145870922e-01f})
+    r = _mm512_fmadd_ps(r, s, _mm512_set1_ps(c));
+  const __m512 tail = exp_f32x16(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_mul_ps(clamped, clamped)));
+  const __m512 far = _mm512_fnmadd_ps(tail, r, _mm512_set1_ps(1.0f));
+  __m512 y = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(ax, _mm512_set1_ps(0.9f), _CMP_LT_OQ), far, near_zero);
+  // The sign of x (erf is odd), then NaN inputs passed through.
+  y = _mm512_or_ps(y, _mm512_and_ps(x, _mm512_set1_ps(-0.0f)));
+  return _mm512_mask_mov_ps(y, _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), x);
 }
 
 // Horizontal sums of 16 vectors at once, s[j] = Σ_i a_j[i], by a transpose-and-add tree: 45 shuffles
