@@ -9,6 +9,7 @@
 
 #include "attention/attend.h"
 #include "base/error.h"
+#include "base/rng.h"
 #include "sparse/selection_util.h"
 #include "sparse_test_util.h"
 
@@ -75,6 +76,32 @@ TEST(SparseQuest, BatchedBoundsEqualSinglePageBounds) {
               << dtype_name(dtype) << " dim " << dim << " page " << p;
         }
       }
+    }
+  }
+}
+
+// top_k keeps exactly the first k of the order (score descending, index ascending), in ascending index
+// order — checked against a stable sort on scores drawn from a few values (many ties), candidates in any
+// order, every k from 0 past n.
+TEST(SparseSelection, TopKEqualsStableSortWithTies) {
+  for (int64_t n : {1, 2, 7, 33, 510}) {
+    Rng rng(static_cast<uint64_t>(n));
+    std::vector<float> scores(static_cast<size_t>(n + 5));
+    for (float& s : scores) s = static_cast<float>(static_cast<int>(rng.uniform() * 5.0)) - 2.0f;
+    std::vector<int64_t> base;
+    for (int64_t i = 0; i < n; ++i) base.push_back(5 + i);  // candidates 5..n+4, not starting at 0
+    std::reverse(base.begin(), base.end());
+    for (int64_t k : {int64_t{0}, int64_t{1}, n / 3, n - 1, n, n + 2}) {
+      std::vector<int64_t> candidates = base, got;
+      top_k(scores.data(), candidates, k, got);
+      std::vector<int64_t> expected = base;
+      std::sort(expected.begin(), expected.end());
+      std::stable_sort(expected.begin(), expected.end(), [&](int64_t a, int64_t b) {
+        return scores[static_cast<size_t>(a)] > scores[static_cast<size_t>(b)];
+      });
+      expected.resize(static_cast<size_t>(std::clamp<int64_t>(k, 0, n)));
+      std::sort(expected.begin(), expected.end());
+      EXPECT_EQ(got, expected) << "n " << n << " k " << k;
     }
   }
 }
