@@ -1,27 +1,63 @@
 #include "sparse/selection_util.h"
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
 
 #include "kernels/cpu/simd.h"
 
 namespace ratkv {
 
+namespace {
+// Float → unsigned key with the same order (negatives flipped, positives above them); NaNs sort at the
+// ends instead of breaking a comparison sort.
+inline uint32_t order_key(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, sizeof u);
+  return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+}
+
+// How many of keys[0, n) are ≥ c.
+inline int64_t count_at_least(const uint32_t* keys, int64_t n, uint32_t c) {
+  int64_t count = 0;
+  int64_t i = 0;
+#if defined(__AVX512F__)
+  const __m512i threshold = _mm512_set1_epi32(static_cast<int>(c));
+  for (; i + 16 <= n; i += 16)
+    count +=
+        __builtin_popcount(_mm512_cmp_epu32_mask(_mm512_loadu_si512(keys + i), threshold, _MM_CMPINT_NLT));
+#endif
+  for (; i < n; ++i) count += keys[i] >= c;
+  return count;
+}
+}  // namespace
+
 void top_k(const float* scores, std::vector<int64_t>& candidates, int64_t k, std::vector<int64_t>& out) {
   out.clear();
   const int64_t n = static_cast<int64_t>(candidates.size());
   if (k <= 0) return;
-  if (k < n) {
-    // A strict total order (score descending, then index ascending) makes the chosen set unique.
-    auto better = [scores](int64_t a, int64_t b) {
-      return scores[a] > scores[b] || (scores[a] == scores[b] && a < b);
-    };
-    std::nth_element(candidates.begin(), candidates.begin() + (k - 1), candidates.end(), better);
-    out.assign(candidates.begin(), candidates.begin() + k);
-  } else {
+  if (!std::is_sorted(candidates.begin(), candidates.end())) std::sort(candidates.begin(), candidates.end());
+  if (k >= n) {
     out.assign(candidates.begin(), candidates.end());
+    return;
   }
-  std::sort(out.begin(), out.end());
+  // The k-th largest key, bit by bit from the top: the largest T with at least k keys ≥ T (32 branch-free
+  // counting passes; a comparison-based nth_element mispredicts on every random score). Then one pass in
+  // index order keeps every key above T and, of those equal to it, the lowest indices — the strict order
+  // "score descending, then index ascending" that makes the set unique.
+  thread_local std::vector<uint32_t> keys;
+  keys.resize(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i)
+    keys[static_cast<size_t>(i)] = order_key(scores[candidates[static_cast<size_t>(i)]]);
+  uint32_t threshold = 0;
+  for (uint32_t bit = 0x80000000u; bit != 0; bit >>= 1)
+    if (count_at_least(keys.data(), n, threshold | bit) >= k) threshold |= bit;
+  int64_t ties = k - (threshold == 0xffffffffu ? 0 : count_at_least(keys.data(), n, threshold + 1));
+  for (int64_t i = 0; i < n; ++i) {
+    const uint32_t key = keys[static_cast<size_t>(i)];
+    if (key > threshold || (key == threshold && ties-- > 0))
+      out.push_back(candidates[static_cast<size_t>(i)]);
+  }
 }
 
 void select_units(int64_t n, int64_t first, int64_t local, int64_t k, const float* scores,
