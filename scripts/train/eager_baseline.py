@@ -12,7 +12,6 @@ Prints one JSON line; --profile also prints the top CUDA kernels of one step (to
 """
 import argparse
 import json
-import math
 import time
 
 import torch

@@ -1,13 +1,12 @@
 #include "cache/kv_cache.h"
 
-#include <sys/mman.h>
-
 #include <algorithm>
 #include <cstdlib>
 #include <mutex>
 #include <utility>
 
 #include "base/error.h"
+#include "base/huge_pages.h"
 
 namespace ratkv {
 
@@ -37,8 +36,6 @@ const uint8_t* KvCache::page_data(int64_t layer, int32_t page) const {
 }
 
 namespace {
-constexpr size_t kHugePage = size_t{2} << 20;
-
 // Freed page blocks, kept for the next cache of the process (a new sequence, the next benchmark
 // repetition): a fresh block costs a page fault per 4 KB (or a kernel-zeroed 2 MB page) on first write,
 // which made the prefill of a fresh 512-token context 10% slower than reusing memory. Bounded, so a
@@ -67,13 +64,10 @@ void KvCache::FreeBlock::operator()(uint8_t* p) const {
   }
 }
 
-// Decode streams every page of a long context per step; with 4 KB pages every 4 KB is a TLB miss and a
-// new stream for the hardware prefetchers. Blocks of at least 2 MB are aligned to 2 MB and advised for
-// transparent huge pages (honoured where THP is "madvise" or "always"; harmless elsewhere).
+// Decode streams every page of a long context per step: blocks come from allocate_streaming_buffer
+// (2 MiB-aligned huge pages for blocks of 2 MiB or more; base/huge_pages.h), through the pool.
 std::unique_ptr<uint8_t[], KvCache::FreeBlock> KvCache::allocate_block(size_t bytes) {
-  const bool huge = bytes >= kHugePage;
-  const size_t alignment = huge ? kHugePage : 64;
-  const size_t rounded = (bytes + alignment - 1) / alignment * alignment;
+  const size_t rounded = streaming_buffer_size(bytes);
   {
     BlockPool& pool = block_pool();
     std::lock_guard<std::mutex> lock(pool.mutex);
@@ -85,12 +79,8 @@ std::unique_ptr<uint8_t[], KvCache::FreeBlock> KvCache::allocate_block(size_t by
       return std::unique_ptr<uint8_t[], FreeBlock>(p, FreeBlock{rounded});
     }
   }
-  auto* p = static_cast<uint8_t*>(std::aligned_alloc(alignment, rounded));
-  require(p != nullptr, "out of memory allocating ", rounded, " bytes of KV cache");
-#if defined(MADV_HUGEPAGE)
-  if (huge) madvise(p, rounded, MADV_HUGEPAGE);
-#endif
-  return std::unique_ptr<uint8_t[], FreeBlock>(p, FreeBlock{rounded});
+  return std::unique_ptr<uint8_t[], FreeBlock>(allocate_streaming_buffer(bytes, "KV cache"),
+                                               FreeBlock{rounded});
 }
 
 void KvCache::ensure_pages(int64_t tokens) {

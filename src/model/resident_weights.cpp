@@ -1,18 +1,14 @@
 #include "model/resident_weights.h"
 
-#include <sys/mman.h>
-
-#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <vector>
 
-#include "base/error.h"
+#include "base/huge_pages.h"
 
 namespace ratkv {
 
 namespace {
-constexpr size_t kHugePage = size_t{2} << 20;
 constexpr size_t kMatrixAlign = 64;
 
 size_t round_up(size_t n, size_t to) {
@@ -41,13 +37,8 @@ void make_weights_resident(ModelWeights& weights) {
     total = round_up(total + key.second, kMatrixAlign);
   }
   if (total == 0) return;
-  const size_t capacity = round_up(total, kHugePage);
-  void* raw = std::aligned_alloc(kHugePage, capacity);
-  require(raw != nullptr, "--no-mmap: could not allocate ", capacity, " bytes for the model's weights");
-  std::unique_ptr<uint8_t, FreeDeleter> buffer(static_cast<uint8_t*>(raw));
-#if defined(MADV_HUGEPAGE)
-  madvise(raw, capacity, MADV_HUGEPAGE);  // a hint: where THP is off the copy simply uses 4 KiB pages
-#endif
+  std::unique_ptr<uint8_t, FreeDeleter> buffer(
+      allocate_streaming_buffer(total, "resident weights (--no-mmap)"));
   for (const auto& [key, offset] : offset_of) std::memcpy(buffer.get() + offset, key.first, key.second);
   for (WeightView* v : views)
     if (!v->empty()) v->data = buffer.get() + offset_of.at(std::make_pair(v->data, view_bytes(*v)));

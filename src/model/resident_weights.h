@@ -12,8 +12,8 @@
 namespace ratkv {
 
 // Copies the matrices of `weights` (each distinct one once: a tied head shares the embedding's copy)
-// into one 2 MiB-aligned buffer with MADV_HUGEPAGE, each matrix at a 64-byte boundary, and points the
-// views at it. Values are unchanged bit for bit. Norm vectors are already f32 copies.
+// into one streaming buffer (base/huge_pages.h: 2 MiB huge pages), each matrix at a 64-byte boundary, and
+// points the views at it. Values are unchanged bit for bit. Norm vectors are already f32 copies.
 void make_weights_resident(ModelWeights& weights);
 
 }  // namespace ratkv

@@ -3,20 +3,16 @@
 // and dtype against the config. Matrices stay in the mapped files (no copy) unless they are misaligned
 // for their element type; norms and biases are converted to f32 once.
 #include <cstdint>
-#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "base/huge_pages.h"
 #include "io/model_dir.h"
 #include "tensor/dtype.h"
 #include "tensor/weight_view.h"
 
 namespace ratkv {
-
-struct FreeDeleter {
-  void operator()(void* p) const { std::free(p); }
-};
 
 struct Linear {
   WeightView weight;

@@ -178,22 +178,33 @@ void quest_bounds(const float* q, int64_t num_queries, const KvCache& cache, int
 #endif
 }
 
-float moba_block_score(const float* q, int64_t num_queries, const KvCache& cache, int64_t layer,
-                       int64_t kv_head, int64_t pages_per_block, float inv_block, int64_t block) {
+namespace {
+// The plain definition of one block's score, with the mean built in `mean` [head_dim].
+float block_score_plain(const float* q, int64_t num_queries, const KvCache& cache, int64_t layer,
+                        int64_t kv_head, int64_t pages_per_block, float inv_block, int64_t block,
+                        float* mean) {
   const int64_t dim = cache.shape().head_dim;
-  std::vector<float> mean(static_cast<size_t>(dim), 0.0f);
+  std::fill(mean, mean + dim, 0.0f);
   for (int64_t p = block * pages_per_block; p < (block + 1) * pages_per_block; ++p) {
     const float* sum = cache.key_sum(layer, p, kv_head);
-    for (int64_t d = 0; d < dim; ++d) mean[static_cast<size_t>(d)] += sum[d];
+    for (int64_t d = 0; d < dim; ++d) mean[d] += sum[d];
   }
-  for (float& m : mean) m *= inv_block;
+  for (int64_t d = 0; d < dim; ++d) mean[d] *= inv_block;
   float best = -std::numeric_limits<float>::infinity();
   for (int64_t i = 0; i < num_queries; ++i) {
     float s = 0.0f;
-    for (int64_t d = 0; d < dim; ++d) s += q[i * dim + d] * mean[static_cast<size_t>(d)];
+    for (int64_t d = 0; d < dim; ++d) s += q[i * dim + d] * mean[d];
     best = std::max(best, s);
   }
   return best;
+}
+}  // namespace
+
+float moba_block_score(const float* q, int64_t num_queries, const KvCache& cache, int64_t layer,
+                       int64_t kv_head, int64_t pages_per_block, float inv_block, int64_t block) {
+  std::vector<float> mean(static_cast<size_t>(cache.shape().head_dim));
+  return block_score_plain(q, num_queries, cache, layer, kv_head, pages_per_block, inv_block, block,
+                           mean.data());
 }
 
 void moba_block_scores(const float* q, int64_t num_queries, const KvCache& cache, int64_t layer,
@@ -245,9 +256,10 @@ void moba_block_scores(const float* q, int64_t num_queries, const KvCache& cache
     _mm512_mask_storeu_ps(out + (b - b0), simd::lanes(count), best);
   }
 #else
-  (void)means;
+  means.resize(static_cast<size_t>(cache.shape().head_dim));
   for (int64_t b = b0; b < b1; ++b)
-    out[b - b0] = moba_block_score(q, num_queries, cache, layer, kv_head, pages_per_block, inv_block, b);
+    out[b - b0] =
+        block_score_plain(q, num_queries, cache, layer, kv_head, pages_per_block, inv_block, b, means.data());
 #endif
 }
 
