@@ -83,6 +83,42 @@ class MemoryScanFunction : public torch::autograd::Function<MemoryScanFunction> 
   }
 };
 
+#ifdef RATKV_TRAIN_CUDA
+// The same op through the fused CUDA kernels (memory_fused_cuda.cu): no fp32 copies of the inputs, no
+// elementwise kernels around the scans. Saves the inputs as they came (bf16 slices of the projection) and
+// the fp32 states the backward needs for k̂_{t−1}, v̂_{t−1}.
+class MemoryFusedFunction : public torch::autograd::Function<MemoryFusedFunction> {
+ public:
+  static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& f,
+                                                const torch::Tensor& k, const torch::Tensor& v) {
+    auto [hk, hv] = memory_forward_cuda(f, k, v);
+    ctx->save_for_backward({f, k, v, hk, hv});
+    return {hk, hv};
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const torch::Tensor &f = saved[0], &k = saved[1], &v = saved[2], &hk = saved[3], &hv = saved[4];
+    auto upstream = [&](const torch::Tensor& y) {
+      return y.defined() ? y.to(torch::kFloat).contiguous() : torch::zeros_like(hk);
+    };
+    auto [df, dk, dv] = memory_backward_cuda(upstream(grads[0]), upstream(grads[1]), f, k, v, hk, hv);
+    return {df, dk, dv};
+  }
+};
+
+// The fused kernels take [B, T, C] operands of one float dtype whose channels are contiguous (the column
+// slices of the projection qualify as they are).
+bool fused_memory_applies(const torch::Tensor& f, const torch::Tensor& k, const torch::Tensor& v) {
+  const auto dtype = f.scalar_type();
+  if (!f.is_cuda() || (dtype != torch::kFloat && dtype != torch::kBFloat16)) return false;
+  for (const torch::Tensor* x : {&f, &k, &v})
+    if (x->scalar_type() != dtype || x->device() != f.device() || x->stride(2) != 1) return false;
+  return true;
+}
+#endif
+
 }  // namespace
 
 torch::Tensor linear_scan(const torch::Tensor& a, const torch::Tensor& b, bool reverse) {
@@ -106,6 +142,12 @@ std::pair<torch::Tensor, torch::Tensor> memory_recurrence(const torch::Tensor& g
                                                           const torch::Tensor& k, const torch::Tensor& v) {
   require(gate_logits.dim() == 3 && gate_logits.sizes() == k.sizes() && k.sizes() == v.sizes(),
           "memory_recurrence: gate logits, k and v must have the same [batch, time, channels] shape");
+#ifdef RATKV_TRAIN_CUDA
+  if (fused_memory_applies(gate_logits, k, v)) {
+    auto out = MemoryFusedFunction::apply(gate_logits, k, v);
+    return {out[0], out[1]};
+  }
+#endif
   auto out = MemoryScanFunction::apply(gate_logits, k, v);
   return {out[0], out[1]};
 }

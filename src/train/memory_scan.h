@@ -3,8 +3,11 @@
 //   g = σ(f),  k̂_t = g_t ⊙ k̂_{t−1} + (1 − g_t) ⊙ k_t,  v̂_t = g_t ⊙ v̂_{t−1} + (1 − g_t) ⊙ v_t,  k̂_{−1} =
 //   v̂_{−1} = 0
 // One gate per channel shared by k and v, state and arithmetic in fp32 (RAT+'s ascan runs in fp32).
-// Backward is the reverse scan of the same recurrence (see memory_scan.cpp). Runs on CUDA through
-// memory_scan_cuda.cu when built with it, else through a plain CPU loop.
+// Backward is the reverse scan of the same recurrence (see memory_scan.cpp). On CUDA (when built with
+// it) forward and backward are each one fused op (memory_fused_cuda.cu); elsewhere, and for dtypes those
+// kernels do not take, a composite of torch ops around linear_scan (a plain CPU loop, or
+// memory_scan_cuda.cu).
+#include <tuple>
 #include <utility>
 
 #include "train/torch_compat.h"
@@ -22,6 +25,12 @@ std::pair<torch::Tensor, torch::Tensor> memory_recurrence(const torch::Tensor& g
 
 #ifdef RATKV_TRAIN_CUDA
 torch::Tensor linear_scan_cuda(const torch::Tensor& a, const torch::Tensor& b, bool reverse);
+// memory_fused_cuda.cu: the fused forward and backward of memory_recurrence on CUDA.
+std::pair<torch::Tensor, torch::Tensor> memory_forward_cuda(const torch::Tensor& f, const torch::Tensor& k,
+                                                            const torch::Tensor& v);
+std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> memory_backward_cuda(
+    const torch::Tensor& grad_hk, const torch::Tensor& grad_hv, const torch::Tensor& f,
+    const torch::Tensor& k, const torch::Tensor& v, const torch::Tensor& hk, const torch::Tensor& hv);
 #endif
 
 }  // namespace ratkv::train

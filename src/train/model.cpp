@@ -5,6 +5,7 @@
 #include "model/weights.h"
 #include "train/attention_ops.h"
 #include "train/memory_scan.h"
+#include "train/rms_norm.h"
 
 namespace ratkv::train {
 
@@ -101,9 +102,9 @@ torch::Tensor TrainModel::linear(const torch::Tensor& x, const torch::Tensor& we
   return bias.defined() ? torch::linear(x, w, bias.to(compute_dtype_)) : torch::linear(x, w);
 }
 
-torch::Tensor TrainModel::rms_norm(const torch::Tensor& x, const std::string& weight) const {
-  const torch::Tensor xf = x.to(torch::kFloat);
-  return xf * torch::rsqrt(xf.pow(2).mean(-1, true) + config_.rms_norm_eps) * param(weight);
+torch::Tensor TrainModel::rms_norm(const torch::Tensor& x, const std::string& weight,
+                                   torch::ScalarType out_dtype) const {
+  return train::rms_norm(x, param(weight), config_.rms_norm_eps, out_dtype);
 }
 
 double TrainModel::step_flops(int64_t batch, int64_t seq_len, const AttentionPattern& pattern) const {
@@ -140,12 +141,11 @@ torch::Tensor TrainModel::attention_block(int64_t layer, const torch::Tensor& x,
 
   torch::Tensor u;
   if (rat)
-    u = rms_norm(x, p + "input_norm.weight");
+    u = rms_norm(x, p + "input_norm.weight", compute_dtype_);
   else if (c.norm_placement == NormPlacement::PreNorm)
-    u = rms_norm(x, hf_layer(layer) + "input_layernorm.weight");
+    u = rms_norm(x, hf_layer(layer) + "input_layernorm.weight", compute_dtype_);
   else
-    u = x;
-  u = u.to(compute_dtype_);
+    u = x.to(compute_dtype_);
 
   // One GEMM for every projection of the normalized input: [o,] q, k, v[, g][, o'].
   std::vector<torch::Tensor> weights, biases;
@@ -189,12 +189,12 @@ torch::Tensor TrainModel::attention_block(int64_t layer, const torch::Tensor& x,
   if (!rat && c.output_gate) out_gate = parts[next++];
 
   if (c.qk_norm) {  // OLMo2: over the whole projections, before the heads are split
-    q = rms_norm(q, p + "q_norm.weight").to(compute_dtype_);
-    k = rms_norm(k, p + "k_norm.weight").to(compute_dtype_);
+    q = rms_norm(q, p + "q_norm.weight", compute_dtype_);
+    k = rms_norm(k, p + "k_norm.weight", compute_dtype_);
   }
-  if (memory) {  // the EMA of k and v, before RoPE
-    auto [hk, hv] = memory_recurrence(f.contiguous(), k.contiguous(), v.contiguous());
-    k = hk.to(compute_dtype_);
+  if (memory) {  // the EMA of k and v, before RoPE; k̂ stays fp32 into RoPE, which rounds it once
+    auto [hk, hv] = memory_recurrence(f, k, v);
+    k = hk;
     v = hv.to(compute_dtype_);
     if (record_memory_) {
       torch::NoGradGuard no_grad;
@@ -208,8 +208,8 @@ torch::Tensor TrainModel::attention_block(int64_t layer, const torch::Tensor& x,
     rope_ = make_rope_table(c, length, device_);
     rope_length_ = length;
   }
-  q = apply_rope(q.reshape({batch, length, c.num_heads, hd}), rope_).transpose(1, 2);
-  k = apply_rope(k.reshape({batch, length, c.num_kv_heads, hd}), rope_).transpose(1, 2);
+  q = rotary(q.reshape({batch, length, c.num_heads, hd}), rope_, compute_dtype_).transpose(1, 2);
+  k = rotary(k.reshape({batch, length, c.num_kv_heads, hd}), rope_, compute_dtype_).transpose(1, 2);
   v = v.reshape({batch, length, c.num_kv_heads, hd}).transpose(1, 2);
   const int64_t group = c.num_heads / c.num_kv_heads;
   if (group > 1) {  // query head h reads key/value head h / group
@@ -226,7 +226,7 @@ torch::Tensor TrainModel::attention_block(int64_t layer, const torch::Tensor& x,
                           : linear(attn, param(p + "o_proj.weight"),
                                    c.attention_bias ? param(p + "o_proj.bias") : torch::Tensor());
   if (c.norm_placement == NormPlacement::PostNormInResidual)
-    return rms_norm(out, hf_layer(layer) + "post_attention_layernorm.weight");
+    return rms_norm(out, hf_layer(layer) + "post_attention_layernorm.weight", torch::kFloat);
   return out.to(torch::kFloat);
 }
 
@@ -234,14 +234,15 @@ torch::Tensor TrainModel::ffn_block(int64_t layer, const torch::Tensor& x) {
   const ModelConfig& c = config_;
   if (c.family == Family::RatPlus) {
     const std::string p = rat_layer(layer) + "hidden_layer.";
-    const torch::Tensor u = rms_norm(x, p + "ln.weight").to(compute_dtype_);
+    const torch::Tensor u = rms_norm(x, p + "ln.weight", compute_dtype_);
     const torch::Tensor hidden = torch::gelu(linear(u, param(p + "fc1.weight")));  // exact erf GELU
     return linear(hidden, param(p + "fc2.weight")).to(torch::kFloat);
   }
   const std::string p = hf_layer(layer) + "mlp.";
   const bool pre_norm = c.norm_placement == NormPlacement::PreNorm;
   const torch::Tensor u =
-      (pre_norm ? rms_norm(x, hf_layer(layer) + "post_attention_layernorm.weight") : x).to(compute_dtype_);
+      pre_norm ? rms_norm(x, hf_layer(layer) + "post_attention_layernorm.weight", compute_dtype_)
+               : x.to(compute_dtype_);
   const int64_t inter = c.intermediate_size;
   const torch::Tensor w = torch::cat({param(p + "gate_proj.weight"), param(p + "up_proj.weight")}, 0);
   const torch::Tensor b =
@@ -250,7 +251,7 @@ torch::Tensor TrainModel::ffn_block(int64_t layer, const torch::Tensor& x) {
   const torch::Tensor hidden = torch::silu(gate_up.narrow(-1, 0, inter)) * gate_up.narrow(-1, inter, inter);
   const torch::Tensor out = linear(hidden, param(p + "down_proj.weight"),
                                    c.mlp_bias ? param(p + "down_proj.bias") : torch::Tensor());
-  if (!pre_norm) return rms_norm(out, hf_layer(layer) + "post_feedforward_layernorm.weight");
+  if (!pre_norm) return rms_norm(out, hf_layer(layer) + "post_feedforward_layernorm.weight", torch::kFloat);
   return out.to(torch::kFloat);
 }
 
@@ -264,7 +265,7 @@ torch::Tensor TrainModel::forward(const torch::Tensor& tokens, const AttentionPa
     x = x + attention_block(layer, x, pattern);
     x = x + ffn_block(layer, x);
   }
-  const torch::Tensor u = rms_norm(x, rat ? "backbone.ln.weight" : "model.norm.weight").to(compute_dtype_);
+  const torch::Tensor u = rms_norm(x, rat ? "backbone.ln.weight" : "model.norm.weight", compute_dtype_);
   const torch::Tensor& head =
       c.tie_word_embeddings ? embedding : param(rat ? "head.lm_head.weight" : "lm_head.weight");
   return linear(u, head).to(torch::kFloat);

@@ -11,7 +11,9 @@
 //
 // Precision (docs/training.md): the residual stream, norms, the memory scan, RoPE and softmax run in
 // fp32; matrix products run in `compute_dtype` (bf16 on the GPU) on weights cast from the fp32 masters
-// inside forward, so autograd returns fp32 gradients to the masters. Explicit casts instead of autocast:
+// inside forward, so autograd returns fp32 gradients to the masters. Norms and RoPE round their fp32
+// result once, straight to the dtype the next op takes (train/rms_norm.h, train/rope.h: fused kernels on
+// CUDA). Explicit casts instead of autocast:
 // the C++ autocast API changed between libtorch 1.13 and 2.x, and explicit casts state where rounding
 // happens.
 #include <map>
@@ -84,7 +86,8 @@ class TrainModel {
   torch::Tensor ffn_block(int64_t layer, const torch::Tensor& x);
   torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight,
                        const torch::Tensor& bias = {}) const;
-  torch::Tensor rms_norm(const torch::Tensor& x, const std::string& weight) const;
+  torch::Tensor rms_norm(const torch::Tensor& x, const std::string& weight,
+                         torch::ScalarType out_dtype) const;
   const torch::Tensor* find(const std::string& name) const;
 
   ModelConfig config_;
