@@ -2,6 +2,8 @@
 
 #include <ATen/Parallel.h>
 
+#include <vector>
+
 #include "base/error.h"
 
 namespace ratkv::train {
@@ -84,7 +86,7 @@ class MemoryScanFunction : public torch::autograd::Function<MemoryScanFunction> 
 };
 
 #ifdef RATKV_TRAIN_CUDA
-// The same op through the fused CUDA kernels (memory_fused_cuda.cu): no fp32 copies of the inputs, no
+// The same op through the fused CUDA kernels (memory_scan_cuda.cu): no fp32 copies of the inputs, no
 // elementwise kernels around the scans. Saves the inputs as they came (bf16 slices of the projection) and
 // the fp32 states the backward needs for k̂_{t−1}, v̂_{t−1}.
 class MemoryFusedFunction : public torch::autograd::Function<MemoryFusedFunction> {
@@ -108,14 +110,21 @@ class MemoryFusedFunction : public torch::autograd::Function<MemoryFusedFunction
   }
 };
 
-// The fused kernels take [B, T, C] operands of one float dtype whose channels are contiguous (the column
-// slices of the projection qualify as they are).
-bool fused_memory_applies(const torch::Tensor& f, const torch::Tensor& k, const torch::Tensor& v) {
-  const auto dtype = f.scalar_type();
-  if (!f.is_cuda() || (dtype != torch::kFloat && dtype != torch::kBFloat16)) return false;
-  for (const torch::Tensor* x : {&f, &k, &v})
-    if (x->scalar_type() != dtype || x->device() != f.device() || x->stride(2) != 1) return false;
-  return true;
+// The fused kernels take [B, T, C] operands of one dtype, fp32 or bf16, with contiguous channels (the
+// column slices of the projection qualify as they are); other inputs are brought to that form first by a
+// differentiable cast or copy.
+std::vector<torch::Tensor> fused_operands(const torch::Tensor& f, const torch::Tensor& k,
+                                          const torch::Tensor& v) {
+  const bool all_bf16 = f.scalar_type() == torch::kBFloat16 && k.scalar_type() == torch::kBFloat16 &&
+                        v.scalar_type() == torch::kBFloat16;
+  const auto dtype = all_bf16 ? torch::kBFloat16 : torch::kFloat;
+  std::vector<torch::Tensor> out;
+  for (const torch::Tensor* x : {&f, &k, &v}) {
+    require(x->device() == f.device(), "memory_recurrence: gate logits, k and v must be on one device");
+    const torch::Tensor y = x->to(dtype);
+    out.push_back(y.stride(2) == 1 ? y : y.contiguous());
+  }
+  return out;
 }
 #endif
 
@@ -127,14 +136,10 @@ torch::Tensor linear_scan(const torch::Tensor& a, const torch::Tensor& b, bool r
   require(a.scalar_type() == torch::kFloat && b.scalar_type() == torch::kFloat,
           "linear_scan: fp32 inputs only");
   require(a.is_contiguous() && b.is_contiguous(), "linear_scan: inputs must be contiguous");
+  require(!a.is_cuda(),
+          "linear_scan: CPU tensors only (on CUDA, memory_recurrence runs the fused kernels of a ratkv-train "
+          "built with them)");
   if (a.numel() == 0) return torch::empty_like(a);
-  if (a.is_cuda()) {
-#ifdef RATKV_TRAIN_CUDA
-    return linear_scan_cuda(a, b, reverse);
-#else
-    fail("linear_scan: CUDA tensor given but ratkv-train was built without CUDA kernels");
-#endif
-  }
   return linear_scan_cpu(a, b, reverse);
 }
 
@@ -143,8 +148,9 @@ std::pair<torch::Tensor, torch::Tensor> memory_recurrence(const torch::Tensor& g
   require(gate_logits.dim() == 3 && gate_logits.sizes() == k.sizes() && k.sizes() == v.sizes(),
           "memory_recurrence: gate logits, k and v must have the same [batch, time, channels] shape");
 #ifdef RATKV_TRAIN_CUDA
-  if (fused_memory_applies(gate_logits, k, v)) {
-    auto out = MemoryFusedFunction::apply(gate_logits, k, v);
+  if (gate_logits.is_cuda()) {
+    const auto operands = fused_operands(gate_logits, k, v);
+    auto out = MemoryFusedFunction::apply(operands[0], operands[1], operands[2]);
     return {out[0], out[1]};
   }
 #endif

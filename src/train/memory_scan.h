@@ -4,9 +4,8 @@
 //   v̂_{−1} = 0
 // One gate per channel shared by k and v, state and arithmetic in fp32 (RAT+'s ascan runs in fp32).
 // Backward is the reverse scan of the same recurrence (see memory_scan.cpp). On CUDA (when built with
-// it) forward and backward are each one fused op (memory_fused_cuda.cu); elsewhere, and for dtypes those
-// kernels do not take, a composite of torch ops around linear_scan (a plain CPU loop, or
-// memory_scan_cuda.cu).
+// it) forward and backward are each one fused op (memory_scan_cuda.cu); on the CPU a composite of torch
+// ops around linear_scan, which is also the reference the CUDA op is tested against.
 #include <tuple>
 #include <utility>
 
@@ -14,7 +13,8 @@
 
 namespace ratkv::train {
 
-// h_t = a_t ⊙ h_{t−1} + b_t along dim 1 of a, b: [batch, time, channels], fp32, contiguous; h_{−1} = 0.
+// h_t = a_t ⊙ h_{t−1} + b_t along dim 1 of a, b: [batch, time, channels], fp32, contiguous, on the CPU;
+// h_{−1} = 0.
 // reverse: the same recurrence run from t = T−1 down to 0 (h_t = a_t ⊙ h_{t+1} + b_t).
 torch::Tensor linear_scan(const torch::Tensor& a, const torch::Tensor& b, bool reverse);
 
@@ -24,8 +24,7 @@ std::pair<torch::Tensor, torch::Tensor> memory_recurrence(const torch::Tensor& g
                                                           const torch::Tensor& k, const torch::Tensor& v);
 
 #ifdef RATKV_TRAIN_CUDA
-torch::Tensor linear_scan_cuda(const torch::Tensor& a, const torch::Tensor& b, bool reverse);
-// memory_fused_cuda.cu: the fused forward and backward of memory_recurrence on CUDA.
+// memory_scan_cuda.cu: the fused forward and backward of memory_recurrence on CUDA.
 std::pair<torch::Tensor, torch::Tensor> memory_forward_cuda(const torch::Tensor& f, const torch::Tensor& k,
                                                             const torch::Tensor& v);
 std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> memory_backward_cuda(

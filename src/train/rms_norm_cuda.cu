@@ -23,6 +23,9 @@ std::pair<at::Tensor, at::Tensor> rms_norm_backward_cuda(const at::Tensor& grad_
 namespace {
 
 constexpr int kWarps = 8;  // rows in flight per block
+// Rows up to 32 columns per lane (with_per_lane): 1024, kRmsNormCudaMaxWidth in rms_norm.h, which this
+// file cannot include (it pulls in the torch C++ frontend).
+constexpr int kMaxWidth = 1024;
 constexpr int kMaxBlocks = 1024;
 
 __device__ __forceinline__ float warp_sum(float v) {
@@ -143,7 +146,7 @@ std::pair<at::Tensor, at::Tensor> rms_norm_forward_cuda(const at::Tensor& x, con
   const c10::cuda::CUDAGuard guard(x.device());
   const int64_t rows = x.size(0);
   const int d = static_cast<int>(x.size(1));
-  TORCH_CHECK(d <= 1024 && x.stride(1) == 1,
+  TORCH_CHECK(d <= kMaxWidth && x.stride(1) == 1,
               "rms_norm_forward_cuda: rows of at most 1024 unit-stride columns");
   at::Tensor y = at::empty({rows, d}, x.options().dtype(out_dtype));
   at::Tensor rstd = at::empty({rows}, x.options().dtype(at::kFloat));

@@ -4,7 +4,7 @@
 //    f32 — exact, since every bf16/f16 value is an f32 value;
 //  - erf_f32x16: erf for 16 lanes (two fitted polynomials and exp_f32x16), for the exact GELU;
 //  - exp_f32x16: e^x for 16 lanes (range reduction + degree-7 polynomial + scalef), within 2 ulp of
-//    std::exp for normal results; tested against std::exp in tests/unit/simd_test.cpp;
+//    std::exp for normal results; tested against std::exp in tests/unit/attention_test.cpp;
 //  - sum4_by_lane / sum16_from_lanes: the 16 horizontal sums of 16 vectors in one vector, fixed order.
 // Everything here is header-only so the kernels inline it into their inner loops. Callers keep a
 // portable scalar path for builds without AVX-512.
