@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <mutex>
 #include <vector>
 
 #include "kernels/cpu/simd.h"
@@ -12,6 +13,13 @@
 namespace ratkv {
 
 namespace {
+
+// ratkv owns the threading (OpenMP over tiles); BLAS must run one thread per call, or its own threads
+// spin against ours (and its split would decide the summation order).
+void use_single_threaded_blas() {
+  static std::once_flag once;
+  std::call_once(once, [] { openblas_set_num_threads(1); });
+}
 
 constexpr int64_t kQueryTile = 64;  // queries per task (times the GQA group for the rows of a tile)
 constexpr int64_t kKeyTile = 128;   // keys per inner step
@@ -75,6 +83,7 @@ float exponentiate_row(float* s, int64_t visible, int64_t count, float max) {
 
 void causal_attention_tiled(const float* q, int64_t n, int64_t position0, const KvCache& cache, int64_t layer,
                             int64_t num_heads, float scale, float* out) {
+  use_single_threaded_blas();
   const int64_t dim = cache.shape().head_dim;
   const int64_t kv_heads = cache.shape().num_kv_heads;
   const int64_t group = num_heads / kv_heads;

@@ -78,10 +78,57 @@ double measure_gemm_peak(int threads) {
   return best;
 }
 
-MachineLimits measure_machine_limits(int threads) {
+double measure_arithmetic_peak(int threads, MatmulPrecision precision) {
+#if defined(__AVX512F__)
+#if !defined(__AVX512BF16__)
+  if (precision == MatmulPrecision::BF16) return 0.0;
+#endif
+  // Twelve independent accumulators hide the multiply-add latency (4 cycles × 2 pipes needs 8).
+  constexpr int kChains = 12;
+  constexpr long kIterations = 4'000'000;
+  double best = 0.0;
+  volatile float sink = 0.0f;
+  for (int pass = 0; pass < 3; ++pass) {
+    double seconds = 0.0;
+#pragma omp parallel num_threads(threads) reduction(max : seconds)
+    {
+      __m512 acc[kChains];
+      for (int i = 0; i < kChains; ++i) acc[i] = _mm512_set1_ps(static_cast<float>(omp_get_thread_num() + i));
+      const __m512 x = _mm512_set1_ps(1e-8f), y = _mm512_set1_ps(0.999f);
+      const double t0 = now();
+      if (precision == MatmulPrecision::F32) {
+        for (long it = 0; it < kIterations; ++it)
+#pragma GCC unroll 12
+          for (int i = 0; i < kChains; ++i) acc[i] = _mm512_fmadd_ps(x, y, acc[i]);
+      } else {
+#if defined(__AVX512BF16__)
+        const __m512bh bx = _mm512_cvtne2ps_pbh(x, x), by = _mm512_cvtne2ps_pbh(y, y);
+        for (long it = 0; it < kIterations; ++it)
+#pragma GCC unroll 12
+          for (int i = 0; i < kChains; ++i) acc[i] = _mm512_dpbf16_ps(acc[i], bx, by);
+#endif
+      }
+      seconds = now() - t0;
+      __m512 s = acc[0];
+      for (int i = 1; i < kChains; ++i) s = _mm512_add_ps(s, acc[i]);
+      sink = sink + _mm512_reduce_add_ps(s);
+    }
+    // An FMA is 16 lanes × 2 flops; a bf16 dot product does two multiply-adds per lane.
+    const double flops_per_op = precision == MatmulPrecision::F32 ? 32.0 : 64.0;
+    best =
+        std::max(best, flops_per_op * kChains * static_cast<double>(kIterations) * threads / seconds / 1e9);
+  }
+  return best;
+#else
+  return 0.0;
+#endif
+}
+
+MachineLimits measure_machine_limits(int threads, MatmulPrecision precision) {
   MachineLimits limits;
   limits.read_gbps = measure_read_bandwidth(threads);
   limits.gemm_gflops = measure_gemm_peak(threads);
+  limits.fma_gflops = measure_arithmetic_peak(threads, precision);
   return limits;
 }
 

@@ -88,7 +88,7 @@ int run_bench(int argc, char** argv) {
   for (int64_t d : depths) require(d >= 0, "--depth must be >= 0, got ", d);
 
   MachineLimits limits;
-  if (!args.enabled("skip-limits")) limits = measure_machine_limits(threads);
+  if (!args.enabled("skip-limits")) limits = measure_machine_limits(threads, options.matmul_precision);
 
   const double weight_bytes = weight_bytes_per_token(*model);
   std::vector<Row> rows;
@@ -153,6 +153,7 @@ int run_bench(int argc, char** argv) {
              {"params", c.parameter_count()},
              {"weights_dtype", dtype_name(model->weights().dtype)},
              {"kv_dtype", dtype_name(options.kv_dtype)},
+             {"matmul", matmul_precision_name(options.matmul_precision)},
              {"threads", threads},
              {"test", row.test},
              {"depth", row.depth},
@@ -164,6 +165,7 @@ int run_bench(int argc, char** argv) {
              {"gb_per_s", row.gbps},
              {"machine_read_gb_per_s", limits.read_gbps},
              {"machine_gemm_gflops", limits.gemm_gflops},
+             {"machine_fma_gflops", limits.fma_gflops},
              {"sparse", sparse_method_name(options.sparse.method)},
              {"budget", options.sparse.budget.to_string()},
              {"page_size", options.page_size},
@@ -174,17 +176,22 @@ int run_bench(int argc, char** argv) {
     }
     return 0;
   }
-  std::printf("model: %s (%s, %.2f M params, weights %s, KV %s), threads %d\n",
+  const char* precision = matmul_precision_name(options.matmul_precision);
+  std::printf("model: %s (%s, %.2f M params, weights %s, KV %s), prefill products %s, threads %d\n",
               model->directory().path().c_str(), family_name(c.family).c_str(), c.parameter_count() / 1e6,
               std::string(dtype_name(model->weights().dtype)).c_str(),
-              std::string(dtype_name(options.kv_dtype)).c_str(), threads);
+              std::string(dtype_name(options.kv_dtype)).c_str(), precision, threads);
   if (!args.enabled("skip-limits"))
-    std::printf("machine: read bandwidth %.1f GB/s, sgemm peak %.1f GFLOP/s (%d threads)\n\n",
-                limits.read_gbps, limits.gemm_gflops, threads);
+    std::printf(
+        "machine: read bandwidth %.1f GB/s, BLAS sgemm %.1f GFLOP/s, %s multiply-add peak %.1f GFLOP/s (%d "
+        "threads)\n\n",
+        limits.read_gbps, limits.gemm_gflops, precision, limits.fma_gflops, threads);
   std::printf(
-      "| test | depth | tokens/s | GEMM GFLOP/s | %% of GEMM peak | attention ms | MB read/token | GB/s | %% "
-      "of bandwidth |\n");
-  std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+      "| test | depth | tokens/s | GEMM GFLOP/s | %% of BLAS sgemm | %% of %s peak | attention ms | MB "
+      "read/token "
+      "| GB/s | %% of bandwidth |\n",
+      precision);
+  std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   // A share of a limit that was not measured (--skip-limits) prints as "–", never as 0%.
   auto percent = [](double value, double limit) {
     return limit > 0 ? cat(static_cast<long long>(std::lround(100.0 * value / limit)), "%")
@@ -193,12 +200,13 @@ int run_bench(int argc, char** argv) {
   for (const auto& row : rows) {
     const bool gen = row.test.rfind("tg", 0) == 0;
     if (gen)
-      std::printf("| %s | %lld | %.1f | %.1f | | %.3f | %.2f | %.2f | %s |\n", row.test.c_str(),
+      std::printf("| %s | %lld | %.1f | %.1f | | | %.3f | %.2f | %.2f | %s |\n", row.test.c_str(),
                   static_cast<long long>(row.depth), row.tokens_per_s, row.gemm_gflops, row.attention_ms,
                   row.bytes_per_token / 1e6, row.gbps, percent(row.gbps, limits.read_gbps).c_str());
     else
-      std::printf("| %s | | %.1f | %.1f | %s | %.1f | | | |\n", row.test.c_str(), row.tokens_per_s,
-                  row.gemm_gflops, percent(row.gemm_gflops, limits.gemm_gflops).c_str(), row.attention_ms);
+      std::printf("| %s | | %.1f | %.1f | %s | %s | %.1f | | | |\n", row.test.c_str(), row.tokens_per_s,
+                  row.gemm_gflops, percent(row.gemm_gflops, limits.gemm_gflops).c_str(),
+                  percent(row.gemm_gflops, limits.fma_gflops).c_str(), row.attention_ms);
   }
   if (n_gen > 0) {
     // Decode attention alone: what it read (selected KV + selector metadata) against the bandwidth.

@@ -10,7 +10,7 @@
 
 namespace ratkv::cli {
 
-// -m, -t, --kv-dtype, --page-size, --ctx-size, --memory-state, --tokenizer, --no-mmap.
+// -m, -t, --kv-dtype, --page-size, --ctx-size, --memory-state, --tokenizer, --matmul, --no-mmap.
 void add_model_flags(Args& args);
 // Loads -m with the load options of those flags (--no-mmap).
 std::unique_ptr<Model> load_model(const Args& args);
@@ -28,6 +28,8 @@ int apply_threads(const Args& args);
 // Includes the sparse config when the command declared the sparse flags; with a sparse method and no
 // explicit --page-size, the page size is the preset's (64 seed, 16 original).
 InferenceOptions inference_options(const Args& args);
+// --matmul f32|bf16 (declared by add_model_flags, and by niah).
+MatmulPrecision matmul_precision(const Args& args);
 
 // The tokenizer named by --tokenizer, else the model directory's own, else null.
 std::unique_ptr<Tokenizer> load_tokenizer(const Args& args, const Model& model);

@@ -14,6 +14,7 @@
 
 #include "base/json.h"
 #include "eval/grid.h"
+#include "kernels/cpu/gemm.h"
 
 namespace ratkv::eval {
 
@@ -57,6 +58,7 @@ struct EngineOptions {
   // One dense prefill per sample for every arm whose prefill is exactly the dense one (engine_session.cpp).
   // Off: every arm runs its own prefill — the reference the sharing is tested against.
   bool share_prefill = true;
+  MatmulPrecision matmul = MatmulPrecision::F32;  // prefill products (kernels/cpu/gemm.h)
 };
 
 // Loads <path> with Model::load and its tokenizer (tokenizer.json or tokenizer.model in the directory).

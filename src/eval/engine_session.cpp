@@ -126,6 +126,7 @@ class EngineSession final : public ModelSession {
     if (it == contexts_.end() || it->second->max_context() < needed) {
       InferenceOptions o;
       o.page_size = page_size;
+      o.matmul_precision = options_.matmul;
       o.max_context = std::max<int64_t>(needed, model_->config().max_position_embeddings);
       it = contexts_.insert_or_assign(page_size, std::make_unique<InferenceContext>(*model_, o)).first;
     }

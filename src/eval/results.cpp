@@ -46,6 +46,7 @@ Json ResultRow::to_json() const {
   j["stop_reason"] = stop_reason;
   j["seconds"] = seconds;
   j["diagnostics"] = diagnostics;
+  j["matmul"] = matmul;
   return j;
 }
 
@@ -73,6 +74,7 @@ ResultRow ResultRow::from_json(const Json& j, const std::string& origin) {
       if (o.is_string()) r.outputs.push_back(o.get<std::string>());
   r.prompt_tokens = json_int(j, "prompt_tokens", origin).value_or(0);
   r.new_tokens = json_int(j, "new_tokens", origin).value_or(0);
+  r.matmul = json_string(j, "matmul", origin).value_or("f32");
   r.stop_reason = json_string(j, "stop_reason", origin).value_or("");
   r.seconds = json_number(j, "seconds", origin).value_or(0.0);
   if (j.contains("diagnostics") && j["diagnostics"].is_object()) r.diagnostics = j["diagnostics"];

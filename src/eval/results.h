@@ -24,6 +24,9 @@ struct ResultRow {
   std::string stop_reason;
   double seconds = 0.0;
   Json diagnostics = Json::object();  // selection diagnostics from the CellRunner
+  // Precision of the prefill products (`--matmul`): f32, or bf16 (rounded activations). Rows written before
+  // the field existed were f32.
+  std::string matmul = "f32";
 
   std::string key() const;
   Json to_json() const;

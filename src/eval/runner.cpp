@@ -99,7 +99,11 @@ RunSummary run_grid(const RunOptions& o, const SessionFactory& open_session, con
   require(!o.grid.tasks.empty() && !o.grid.lengths.empty() && o.grid.samples > 0, "empty NIAH grid");
   require(o.data_dir.empty() || o.grid.lengths.size() == 1, "--data: give exactly one --lengths value");
   std::unordered_set<std::string> done;
-  for (const auto& r : load_results(o.out_dir)) done.insert(r.key());
+  for (const auto& r : load_results(o.out_dir)) {
+    require(r.matmul == o.matmul, o.out_dir, " holds rows made with --matmul ", r.matmul, " (", r.key(),
+            "); this run uses --matmul ", o.matmul, ": give another --out");
+    done.insert(r.key());
+  }
 
   RunSummary summary;
   const int64_t n = o.grid.samples;
@@ -171,6 +175,7 @@ RunSummary run_grid(const RunOptions& o, const SessionFactory& open_session, con
             row.stop_reason = outcomes[a].stop_reason;
             row.seconds = outcomes[a].prefill_seconds + outcomes[a].decode_seconds;
             row.diagnostics = outcomes[a].diagnostics;
+            row.matmul = o.matmul;
             writer.append(row);
             ++summary.cells_run;
             progress.advance();

@@ -20,6 +20,7 @@ struct RunOptions {
   niah::GeneratorOptions generator;  // seed, tokens_to_generate, chat template (max_seq_length per length)
   std::string data_dir;              // RULER files <data_dir>/<task>/validation.jsonl instead of generating
   bool progress = true;
+  std::string matmul = "f32";  // recorded in every row; a directory holds rows of one precision only
 };
 
 struct RunSummary {

@@ -76,7 +76,7 @@ void InferenceContext::linear_many(
     timings_.matmul_flops += 2.0 * static_cast<double>(n * l->weight.rows * l->weight.cols);
   }
   const auto start = Clock::now();
-  matmul_many(x, n, targets, count);
+  matmul_many(x, n, targets, count, options_.matmul_precision);
   timings_.matmul_seconds += seconds_since(start);
 }
 

@@ -11,6 +11,7 @@
 
 #include "cache/kv_cache.h"
 #include "io/model_dir.h"
+#include "kernels/cpu/gemm.h"
 #include "kernels/cpu/rope.h"
 #include "model/weights.h"
 #include "sparse/sparse_attention.h"
@@ -50,6 +51,9 @@ struct InferenceOptions {
   // Query-aware sparse attention (src/sparse/, docs/sparse.md). Dense by default: the dense path is then
   // exactly the one without sparse support.
   SparseConfig sparse;
+  // Precision of the prefill products (n > 4 tokens; decode's GEMV is always f32): F32, or BF16 with the
+  // activations rounded to bf16 (kernels/cpu/gemm.h) — faster, no longer exact against the references.
+  MatmulPrecision matmul_precision = MatmulPrecision::F32;
 };
 
 enum class LogitRows { None, Last, All };

@@ -1,8 +1,9 @@
 // `ratkv init`, `ratkv niah` and `ratkv report` end to end through the built binary: two tiny random models
 // with the shipped tiny tokenizer, a 2-task × 2-method grid, the report files, resume (a rerun adds no
 // rows), shard + merge equal to one run, and shared prefill equal to separate prefills (diagnostics on,
-// which also puts the H1 table in the report). Needs nothing outside the repository (word lists are written
-// here; the two tasks use the noise and needle haystacks).
+// which also puts the H1 table in the report), and the --matmul precision recorded and never mixed. Needs
+// nothing outside the repository (word lists are written here; the two tasks use the noise and needle
+// haystacks).
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -90,6 +91,27 @@ TEST(NiahCli, GridReportResumeShardsAndSharedPrefill) {
     EXPECT_NE(output.find("16 already done, 0 run"), std::string::npos) << output;
   }
   EXPECT_EQ(rows_by_key(one + "/results.jsonl"), rows);
+
+  // The rows say which precision made them, and a directory never mixes two: resuming with another
+  // --matmul is refused, as is an unknown one.
+  for (const auto& [key, row] : rows) EXPECT_EQ(Json::parse(row)["matmul"], "f32") << key;
+  {
+    const auto [status, output] = run_cli(grid + one + " --matmul bf16");
+    EXPECT_NE(status, 0);
+    EXPECT_NE(output.find("holds rows made with --matmul f32"), std::string::npos) << output;
+  }
+  {
+    const auto [status, output] = run_cli(grid + dir + "/f16 --matmul f16");
+    EXPECT_NE(status, 0);
+    EXPECT_NE(output.find("--matmul must be f32 or bf16"), std::string::npos) << output;
+  }
+  {
+    const auto [status, output] = run_cli(grid + dir + "/bf16 --matmul bf16");
+    ASSERT_EQ(status, 0) << output;
+    const auto bf16_rows = rows_by_key(dir + "/bf16/results.jsonl");
+    EXPECT_EQ(bf16_rows.size(), rows.size());
+    for (const auto& [key, row] : bf16_rows) EXPECT_EQ(Json::parse(row)["matmul"], "bf16") << key;
+  }
 
   // Two shards then merge: the same rows (timing aside) and the same report table.
   const std::string sharded = dir + "/sharded";

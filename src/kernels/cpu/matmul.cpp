@@ -1,25 +1,17 @@
 #include "kernels/cpu/matmul.h"
 
-#include <cblas.h>
 #include <omp.h>
 
 #include <algorithm>
-#include <mutex>
 #include <vector>
 
 #include "base/error.h"
+#include "kernels/cpu/gemm.h"
 #include "kernels/cpu/simd.h"
 
 namespace ratkv {
 
 namespace {
-
-// ratkv owns the threading (OpenMP over fixed tiles); BLAS runs one thread per call so that tiles on
-// different threads do not oversubscribe the cores and results do not depend on BLAS's own split.
-void use_single_threaded_blas() {
-  static std::once_flag once;
-  std::call_once(once, [] { openblas_set_num_threads(1); });
-}
 
 #if defined(__AVX512F__)
 // One row at a time, front to back, with four independent accumulators (16 columns each). Decode is a
@@ -67,8 +59,7 @@ void gemv_rows_avx512(const float* x, const WeightView& w, int64_t r0, int64_t r
 }
 
 constexpr int64_t kGemvRowBlock = 64;  // rows of W per GEMV task
-constexpr int64_t kTileRows = 64;      // rows of W per GEMM tile (the unit of parallel work)
-constexpr int64_t kTileTokens = 512;   // tokens per sgemm call
+constexpr int64_t kTileRows = 128;     // rows of W per GEMM task (measured 64, 128, 256)
 
 }  // namespace
 
@@ -80,37 +71,85 @@ void gemv_rows(const float* x, const WeightView& w, int64_t r0, int64_t r1, floa
 #endif
 }
 
-void matmul_many(const float* x, int64_t n, const MatmulTarget* targets, int64_t count) {
+namespace {
+
+// Prefill (n > 4): x packed once for all the products, then each task multiplies one kTileRows-row tile of
+// one product's W (packed by the task) by a range of x's rows (kernels/cpu/gemm.h). x is cut into ranges
+// only when the tiles alone are too few to keep every thread busy to the end (e.g. three tiles on two
+// threads); the cut depends on the thread count, which changes no result (each output is still one
+// micro-tile's fixed-order sum).
+void gemm_many(const float* x, int64_t n, const MatmulTarget* targets, int64_t count,
+               MatmulPrecision precision) {
+  const int64_t cols = targets[0].w->cols;
+  thread_local PackedActivations packed;
+  prepare_activations(n, cols, precision, packed);
+  int64_t tiles = 0;
+  for (int64_t i = 0; i < count; ++i) tiles += (targets[i].w->rows + kTileRows - 1) / kTileRows;
+  const int64_t wanted = 4 * omp_get_max_threads();
+  const int64_t min_blocks = 64;  // 768 rows of x: enough to amortize packing the W tile again
+  const int64_t ranges =
+      std::clamp<int64_t>((wanted + tiles - 1) / tiles, 1, std::max<int64_t>(packed.blocks / min_blocks, 1));
+  const int64_t range_blocks = (packed.blocks + ranges - 1) / ranges;
+  PackedActivations& a = packed;
+#pragma omp parallel
+  {
+#pragma omp for schedule(static)
+    for (int64_t b = 0; b < a.blocks; ++b) pack_activation_block(x, cols, b, a);
+    thread_local std::vector<uint32_t> packed_w;
+#pragma omp for schedule(dynamic)
+    for (int64_t task = 0; task < tiles * ranges; ++task) {
+      int64_t tile = task / ranges, i = 0;
+      const int64_t range = task % ranges;
+      for (;; ++i) {
+        const int64_t target_tiles = (targets[i].w->rows + kTileRows - 1) / kTileRows;
+        if (tile < target_tiles) break;
+        tile -= target_tiles;
+      }
+      const WeightView& w = *targets[i].w;
+      const int64_t r0 = tile * kTileRows, r1 = std::min(w.rows, r0 + kTileRows);
+      pack_weights(w, r0, r1, precision, packed_w);
+      gemm_packed(a, packed_w.data(), r1 - r0, targets[i].y + r0, w.rows, range * range_blocks,
+                  std::min(a.blocks, (range + 1) * range_blocks));
+    }
+  }
+}
+
+}  // namespace
+
+void matmul_many(const float* x, int64_t n, const MatmulTarget* targets, int64_t count,
+                 MatmulPrecision precision) {
   if (count == 0) return;
   const int64_t cols = targets[0].w->cols;
   for (int64_t i = 0; i < count; ++i)
     require(targets[i].w->cols == cols, "matmul_many: products of one input need the same width, got ",
             targets[i].w->cols, " and ", cols);
   if (n > 4) {
-    for (int64_t i = 0; i < count; ++i) matmul(x, n, *targets[i].w, targets[i].bias, targets[i].y);
-    return;
-  }
-  // Decode: every row block of every product and token is one task of a single parallel region (one
-  // fork and join for q, k, v and the gates together). Each task is computed by one thread in a fixed
-  // order, so results do not depend on the thread count or on which products share the region.
-  int64_t blocks = 0, work = 0;
-  for (int64_t i = 0; i < count; ++i) {
-    blocks += (targets[i].w->rows + kGemvRowBlock - 1) / kGemvRowBlock;
-    work += targets[i].w->rows * cols;
-  }
-  // Small products are not worth waking the other threads for.
-#pragma omp parallel for schedule(static) if (work >= 32768)
-  for (int64_t task = 0; task < n * blocks; ++task) {
-    const int64_t t = task / blocks;
-    int64_t b = task % blocks, i = 0;
-    for (;; ++i) {
-      const int64_t target_blocks = (targets[i].w->rows + kGemvRowBlock - 1) / kGemvRowBlock;
-      if (b < target_blocks) break;
-      b -= target_blocks;
+    gemm_many(x, n, targets, count, precision);
+  } else {
+    // Decode: every row block of every product and token is one task of a single parallel region (one
+    // fork and join for q, k, v and the gates together). Each task is computed by one thread in a fixed
+    // order, so results do not depend on the thread count or on which products share the region. The
+    // GEMV reads the weights as stored and multiplies in f32 whatever the precision: it is bound by the
+    // bytes of the weights, not by the products.
+    int64_t blocks = 0, work = 0;
+    for (int64_t i = 0; i < count; ++i) {
+      blocks += (targets[i].w->rows + kGemvRowBlock - 1) / kGemvRowBlock;
+      work += targets[i].w->rows * cols;
     }
-    const WeightView& w = *targets[i].w;
-    const int64_t r0 = b * kGemvRowBlock, r1 = std::min(w.rows, r0 + kGemvRowBlock);
-    gemv_rows(x + t * cols, w, r0, r1, targets[i].y + t * w.rows + r0);
+    // Small products are not worth waking the other threads for.
+#pragma omp parallel for schedule(static) if (work >= 32768)
+    for (int64_t task = 0; task < n * blocks; ++task) {
+      const int64_t t = task / blocks;
+      int64_t b = task % blocks, i = 0;
+      for (;; ++i) {
+        const int64_t target_blocks = (targets[i].w->rows + kGemvRowBlock - 1) / kGemvRowBlock;
+        if (b < target_blocks) break;
+        b -= target_blocks;
+      }
+      const WeightView& w = *targets[i].w;
+      const int64_t r0 = b * kGemvRowBlock, r1 = std::min(w.rows, r0 + kGemvRowBlock);
+      gemv_rows(x + t * cols, w, r0, r1, targets[i].y + t * w.rows + r0);
+    }
   }
   for (int64_t i = 0; i < count; ++i) {
     if (!targets[i].bias) continue;
@@ -120,42 +159,10 @@ void matmul_many(const float* x, int64_t n, const MatmulTarget* targets, int64_t
   }
 }
 
-void matmul(const float* x, int64_t n, const WeightView& w, const float* bias, float* y) {
-  const int64_t rows = w.rows, cols = w.cols;
-  if (n <= 4) {
-    const MatmulTarget target{&w, bias, y};
-    matmul_many(x, n, &target, 1);
-    return;
-  }
-  use_single_threaded_blas();
-  const int64_t row_tiles = (rows + kTileRows - 1) / kTileRows;
-#pragma omp parallel
-  {
-    std::vector<float> converted;
-    if (w.dtype != DType::F32) converted.resize(static_cast<size_t>(kTileRows * cols));
-#pragma omp for schedule(dynamic)
-    for (int64_t rt = 0; rt < row_tiles; ++rt) {
-      // Each weight tile is converted once and then multiplied against every token tile.
-      const int64_t r0 = rt * kTileRows, nr = std::min(kTileRows, rows - r0);
-      const float* wt;
-      if (w.dtype == DType::F32) {
-        wt = reinterpret_cast<const float*>(w.row(r0));
-      } else {
-        convert_to_f32(w.row(r0), w.dtype, static_cast<size_t>(nr * cols), converted.data());
-        wt = converted.data();
-      }
-      for (int64_t t0 = 0; t0 < n; t0 += kTileTokens) {
-        const int64_t nt = std::min(kTileTokens, n - t0);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(nt), static_cast<int>(nr),
-                    static_cast<int>(cols), 1.0f, x + t0 * cols, static_cast<int>(cols), wt,
-                    static_cast<int>(cols), 0.0f, y + t0 * rows + r0, static_cast<int>(rows));
-      }
-    }
-  }
-  if (bias) {
-    for (int64_t t = 0; t < n; ++t)
-      for (int64_t r = 0; r < rows; ++r) y[t * rows + r] += bias[r];
-  }
+void matmul(const float* x, int64_t n, const WeightView& w, const float* bias, float* y,
+            MatmulPrecision precision) {
+  const MatmulTarget target{&w, bias, y};
+  matmul_many(x, n, &target, 1, precision);
 }
 
 void matmul_reference(const float* x, int64_t n, const WeightView& w, const float* bias, float* y) {

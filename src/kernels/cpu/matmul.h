@@ -2,15 +2,17 @@
 // Dense products with weights read in place (f32, bf16 or f16), f32 activations and f32 accumulation.
 #include <cstdint>
 
+#include "kernels/cpu/gemm.h"
 #include "tensor/weight_view.h"
 
 namespace ratkv {
 
 // y[n, w.rows] = x[n, w.cols] · wᵀ + bias (bias may be null). x and y are row-major f32 with leading
 // dimensions w.cols and w.rows. Work is split into fixed tiles, each reduced in a fixed order by one
-// thread, so the result does not depend on the number of threads. n ≤ 4 takes the GEMV path (decode);
-// larger n converts weight tiles to f32 and calls single-threaded BLAS sgemm per tile (prefill).
-void matmul(const float* x, int64_t n, const WeightView& w, const float* bias, float* y);
+// thread, so the result does not depend on the number of threads. n ≤ 4 takes the GEMV path (decode,
+// always f32 products); larger n the packed GEMM of kernels/cpu/gemm.h in `precision` (prefill).
+void matmul(const float* x, int64_t n, const WeightView& w, const float* bias, float* y,
+            MatmulPrecision precision = MatmulPrecision::F32);
 
 // Several products of the same input x[n, cols] (e.g. q, k, v and the gates of a layer): y_i = x · W_iᵀ
 // + bias_i for each target, identical to one matmul per target. For n ≤ 4 (decode) all their row blocks
@@ -20,7 +22,8 @@ struct MatmulTarget {
   const float* bias;  // may be null
   float* y;           // [n, w->rows]
 };
-void matmul_many(const float* x, int64_t n, const MatmulTarget* targets, int64_t count);
+void matmul_many(const float* x, int64_t n, const MatmulTarget* targets, int64_t count,
+                 MatmulPrecision precision = MatmulPrecision::F32);
 
 // The same product by plain loops with double accumulation: the reference the optimized paths are
 // tested against.
