@@ -2,6 +2,7 @@
 # Campaign 1 (docs/training.md): every model of the first results, one queue of jobs per GPU.
 #   mem:S    the RAT+ memory model from scratch, seed S (RAT+'s joint dilated D=64 + dense steps)
 #   attn:S   the same architecture without the memory, seed S (dense steps, the same batches)
+#   attnj:S  the update-matched attention control: attn:S given mem:S's joint dilated-64 + dense updates
 #   olmo2    an OLMo2 attention model from scratch; then the memory added (memory lr 10x) and continued,
 #            next to the matched control continued without it (same data, steps, schedule, seed)
 # PLAN lists the queues, '|' between GPUs, jobs run in order inside a queue. The default follows the GPU
@@ -146,6 +147,10 @@ run_job() {
       stage "mem-s$s" pretrain "mem-s$s" --family ratplus --memory "${ARCH[@]}" --seed "$s" --steps "$STEPS" \
         --warmup "$WARMUP" --lr 1e-3 --min-lr 1e-4 --joint-dilated 64
       stage "mem-s$s-sft" sft_chain "mem-s$s" ;;
+    attnj:*)  # the same updates as mem:S (two per batch), without the memory
+      stage "attnj-s$s" pretrain "attnj-s$s" --family ratplus --no-memory "${ARCH[@]}" --seed "$s" --steps "$STEPS" \
+        --warmup "$WARMUP" --lr 1e-3 --min-lr 1e-4 --joint-dilated 64
+      stage "attnj-s$s-sft" sft_chain "attnj-s$s" ;;
     attn:*)
       stage "attn-s$s" pretrain "attn-s$s" --family ratplus --no-memory "${ARCH[@]}" --seed "$s" --steps "$STEPS" \
         --warmup "$WARMUP" --lr 1e-3 --min-lr 1e-4
@@ -170,7 +175,7 @@ run_job() {
       [[ $1 == cptj-open ]] && cptj+=(--add-memory --memory-lr-mult 10 --memory-init-bias 4.143)
       stage "$1" pretrain "$1" "${cptj[@]}"
       stage "$1-sft" sft_chain "$1" ;;
-    *) echo "campaign_gpu.sh: unknown job '$1' in PLAN (mem:S, attn:S, olmo2, cpt-mem, cpt-ctl, cptj-mem, cptj-open or cptj-ctl)" >&2
+    *) echo "campaign_gpu.sh: unknown job '$1' in PLAN (mem:S, attn:S, attnj:S, olmo2, cpt-mem, cpt-ctl, cptj-mem, cptj-open or cptj-ctl)" >&2
        return 2 ;;
   esac
 }

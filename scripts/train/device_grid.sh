@@ -7,8 +7,12 @@
 # Models graded: each NAME=DIR of GRID_MODELS (carried model directories, or NAME=xz:FILE for a carried
 # `tar cJ final` of one), then every fine-tuned model of the campaign once its in-lease check is done
 # ($WORK/done/RUN-sft; named by GRID_NAMES, e.g. "mem-s1-sft=mem1"). Evaluation prompts: the carried
-# $CARRY/niah_eval.tar.xz (the first 100 evaluation samples per task at 4,096 tokens, as the seed grid).
-# Order: all 8 tasks at 25 samples first, then S-1..S-3 to 100 (the seed grid's counts), model by model.
+# $CARRY/niah_eval.tar.xz (the first 100 evaluation samples per task at 4,096 tokens, as the seed grid), or
+# GRID_EVAL=FILE (e.g. the 500 samples per task of scripts/train/carry_data.sh's out/sft/eval, as a tar.xz).
+# Order: all 8 tasks at 25 samples first, then S-1..S-3 to 100 (the seed grid's counts), model by model;
+# GRID_SPECS="TASKS:N ..." replaces that order for the GRID_MODELS (e.g. "all:150 all:300 all:500").
+# GRID_SEED=FILE.jsonl.xz puts rows already made (a committed grid) into each grid directory first, so only
+# the missing cells run.
 # Rows already in out/grid-NAME are skipped (ratkv niah resumes by cell key), so a warm machine's next call
 # goes on where this one stopped; grids.tgz holds every row so far, whatever happens to the machine.
 set -euo pipefail
@@ -25,17 +29,22 @@ until [[ -f $WORK/logs/queue0.pid && -x $RATKV ]]; do
   (($(left) > 30)) || { log "no build before the deadline"; exit 0; }
   sleep 5
 done
-if [[ ! -d out/niah_eval ]]; then
-  mkdir -p out/niah_eval.$$ && tar xJf "$CARRY/niah_eval.tar.xz" -C out/niah_eval.$$ && mv out/niah_eval.$$ out/niah_eval
+eval_dir=out/niah_eval$([[ -n ${GRID_EVAL:-} ]] && echo -custom)
+if [[ ! -d $eval_dir ]]; then
+  mkdir -p "$eval_dir.$$" && tar xJf "${GRID_EVAL:-$CARRY/niah_eval.tar.xz}" -C "$eval_dir.$$" && mv "$eval_dir.$$" "$eval_dir"
 fi
+seed_counts="all:25 niah_single_1,niah_single_2,niah_single_3:100"
 
-grid_one() {  # NAME DIR: the seed grid on one model, within the deadline
+grid_one() {  # NAME DIR SPECS: the seed grid on one model, within the deadline
   local name=$1 dir=$2 spec
-  for spec in "all:25" "niah_single_1,niah_single_2,niah_single_3:100"; do
+  if [[ -n ${GRID_SEED:-} && ! -f out/grid-$name/results.jsonl ]]; then
+    mkdir -p "out/grid-$name" && xz -dc "$GRID_SEED" > "out/grid-$name/results.jsonl"
+  fi
+  for spec in $3; do
     (($(left) > 20)) || return 0
     log "$name ${spec%%:*} x ${spec##*:} ($(left) s left)"
     SECONDS_LIMIT=$(left) RATKV=$RATKV nice -n 10 bash scripts/niah_parallel.sh "$procs" --preset seed \
-      --data out/niah_eval --models "$name=$dir" --tasks "${spec%%:*}" --samples "${spec##*:}" \
+      --data "$eval_dir" --models "$name=$dir" --tasks "${spec%%:*}" --samples "${spec##*:}" \
       --out "out/grid-$name" > "out/grid-$name.log" 2>&1 || true
     tail -n 2 "out/grid-$name.log"
   done
@@ -50,7 +59,7 @@ for m in ${GRID_MODELS:-}; do
   fi
   models+=("$name=$dir")
 done
-for m in "${models[@]}"; do grid_one "${m%%=*}" "${m#*=}"; done
+for m in "${models[@]}"; do grid_one "${m%%=*}" "${m#*=}" "${GRID_SPECS:-$seed_counts}"; done
 # The campaign's fine-tuned models, as each finishes (its check has run by then).
 while (($(left) > 20)); do
   pending=0
@@ -58,7 +67,7 @@ while (($(left) > 20)); do
     run=${pair%%=*} name=${pair#*=}
     [[ -f out/grid-$name.complete ]] && continue
     if [[ -f $WORK/done/$run && -d $WORK/$run/final ]]; then
-      grid_one "$name" "$WORK/$run/final"
+      GRID_SEED='' grid_one "$name" "$WORK/$run/final" "$seed_counts"
       (($(left) > 20)) && touch "out/grid-$name.complete"
     else
       pending=$((pending + 1))
