@@ -77,6 +77,24 @@ void transpose_rows(const uint32_t* const* rows, int64_t steps, uint32_t* dst) {
 }
 
 #if defined(__AVX512F__)
+// The register tile c of a micro-kernel into y[0:rows, 0:32] (added to what y holds when accumulating).
+// Inlined with constant indices so that c stays in registers; rows past `rows` and columns outside the
+// masks are not stored.
+[[gnu::always_inline]] inline void store_tile(__m512 (&c)[kGemmRows][2], float* y, int64_t ldy, int64_t rows,
+                                              __mmask16 m0, __mmask16 m1, bool accumulate) {
+#pragma GCC unroll 12
+  for (int i = 0; i < kGemmRows; ++i) {
+    if (i >= rows) break;
+    float* row = y + i * ldy;
+    if (accumulate) {
+      c[i][0] = _mm512_add_ps(c[i][0], _mm512_maskz_loadu_ps(m0, row));
+      c[i][1] = _mm512_add_ps(c[i][1], _mm512_maskz_loadu_ps(m1, row + 16));
+    }
+    _mm512_mask_storeu_ps(row, m0, c[i][0]);
+    _mm512_mask_storeu_ps(row + 16, m1, c[i][1]);
+  }
+}
+
 // y[0:rows, 0:32] (+)= a · b over `steps` k-steps: a is [steps][12] f32, b is [steps][32] f32. Rows of the
 // tile past `rows` and columns outside the masks are computed (from zero padding) but not stored.
 void micro_f32(int64_t steps, const uint32_t* a, const uint32_t* b, float* y, int64_t ldy, int64_t rows,
@@ -96,18 +114,7 @@ void micro_f32(int64_t steps, const uint32_t* a, const uint32_t* b, float* y, in
     af += kGemmRows;
     bf += kGemmCols;
   }
-  // Unrolled with constant indices so that c stays in registers; rows past `rows` are skipped.
-#pragma GCC unroll 12
-  for (int i = 0; i < kGemmRows; ++i) {
-    if (i >= rows) break;
-    float* row = y + i * ldy;
-    if (accumulate) {
-      c[i][0] = _mm512_add_ps(c[i][0], _mm512_maskz_loadu_ps(m0, row));
-      c[i][1] = _mm512_add_ps(c[i][1], _mm512_maskz_loadu_ps(m1, row + 16));
-    }
-    _mm512_mask_storeu_ps(row, m0, c[i][0]);
-    _mm512_mask_storeu_ps(row + 16, m1, c[i][1]);
-  }
+  store_tile(c, y, ldy, rows, m0, m1, accumulate);
 }
 #endif
 
@@ -129,18 +136,7 @@ void micro_bf16(int64_t steps, const uint32_t* a, const uint32_t* b, float* y, i
     a += kGemmRows;
     b += kGemmCols;
   }
-  // Unrolled with constant indices so that c stays in registers; rows past `rows` are skipped.
-#pragma GCC unroll 12
-  for (int i = 0; i < kGemmRows; ++i) {
-    if (i >= rows) break;
-    float* row = y + i * ldy;
-    if (accumulate) {
-      c[i][0] = _mm512_add_ps(c[i][0], _mm512_maskz_loadu_ps(m0, row));
-      c[i][1] = _mm512_add_ps(c[i][1], _mm512_maskz_loadu_ps(m1, row + 16));
-    }
-    _mm512_mask_storeu_ps(row, m0, c[i][0]);
-    _mm512_mask_storeu_ps(row + 16, m1, c[i][1]);
-  }
+  store_tile(c, y, ldy, rows, m0, m1, accumulate);
 }
 #endif
 
@@ -201,8 +197,7 @@ void pack_activation_block(const float* x, int64_t ldx, int64_t b, PackedActivat
   for (int64_t s0 = 0; s0 < steps; s0 += packed.pass_steps) {
     const uint32_t* pass_rows[kGemmRows];
     for (int64_t i = 0; i < kGemmRows; ++i) pass_rows[i] = rows[i] + s0;
-    transpose_rows(pass_rows, std::min(packed.pass_steps, steps - s0),
-                   const_cast<uint32_t*>(packed.panel(b, s0)));
+    transpose_rows(pass_rows, std::min(packed.pass_steps, steps - s0), packed.panel(b, s0));
   }
 }
 
@@ -216,18 +211,19 @@ void pack_weights(const WeightView& w, int64_t r0, int64_t r1, MatmulPrecision p
   widened.resize(static_cast<size_t>(w.cols));
   words.resize(static_cast<size_t>(steps));
   for (int64_t r = r0; r < r1; ++r) {
-    const uint32_t* src;
-    if (p == MatmulPrecision::BF16 && w.dtype == DType::BF16 && w.cols % 2 == 0) {
+    if (p == MatmulPrecision::F32) {
+      // Widened straight into word form.
+      convert_to_f32(w.row(r), w.dtype, static_cast<size_t>(w.cols), reinterpret_cast<float*>(words.data()));
+    } else if (w.dtype == DType::BF16 && w.cols % 2 == 0) {
       // Already bf16 pairs in memory order.
       std::memcpy(words.data(), w.row(r), static_cast<size_t>(steps) * sizeof(uint32_t));
     } else {
       convert_to_f32(w.row(r), w.dtype, static_cast<size_t>(w.cols), widened.data());
       row_to_words(widened.data(), w.cols, p, words.data());
     }
-    src = words.data();
     const int64_t j = r - r0;
     uint32_t* dst = packed.data() + (j / kGemmCols) * steps * kGemmCols + j % kGemmCols;
-    for (int64_t s = 0; s < steps; ++s) dst[s * kGemmCols] = src[s];
+    for (int64_t s = 0; s < steps; ++s) dst[s * kGemmCols] = words[static_cast<size_t>(s)];
   }
 }
 
@@ -247,6 +243,9 @@ void gemm_packed(const PackedActivations& x, const uint32_t* packed_w, int64_t c
       for (int64_t p = 0; p < panels; ++p) {
         const uint32_t* w = packed_w + (p * steps + s0) * kGemmCols;
         const int64_t c0 = p * kGemmCols, n_cols = std::min(kGemmCols, cols - c0);
+#if defined(__AVX512F__)
+        const __mmask16 m0 = simd::lanes(n_cols), m1 = simd::lanes(std::max<int64_t>(n_cols - 16, 0));
+#endif
         for (int64_t b = b0; b < b1; ++b) {
           const uint32_t* a = x.panel(b, s0);
           const int64_t rows = std::min(kGemmRows, x.m - b * kGemmRows);
@@ -256,7 +255,6 @@ void gemm_packed(const PackedActivations& x, const uint32_t* packed_w, int64_t c
             continue;
           }
 #if defined(__AVX512F__)
-          const __mmask16 m0 = simd::lanes(n_cols), m1 = simd::lanes(std::max<int64_t>(n_cols - 16, 0));
 #if defined(__AVX512BF16__)
           if (x.precision == MatmulPrecision::BF16) {
             micro_bf16(n_steps, a, w, yt, ldy, rows, m0, m1, accumulate);

@@ -46,9 +46,11 @@ struct PackedActivations {
   int64_t m = 0, k = 0, steps = 0, blocks = 0, pass_steps = 0;
   std::vector<uint32_t> words;
   // Block b of the pass starting at step s0.
-  const uint32_t* panel(int64_t b, int64_t s0) const {
-    return words.data() + (s0 * blocks + b * std::min(pass_steps, steps - s0)) * kGemmRows;
+  int64_t panel_offset(int64_t b, int64_t s0) const {
+    return (s0 * blocks + b * std::min(pass_steps, steps - s0)) * kGemmRows;
   }
+  const uint32_t* panel(int64_t b, int64_t s0) const { return words.data() + panel_offset(b, s0); }
+  uint32_t* panel(int64_t b, int64_t s0) { return words.data() + panel_offset(b, s0); }
 };
 
 // Sizes `packed` for x [m, k] (no packing yet).

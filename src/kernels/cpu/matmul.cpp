@@ -61,6 +61,25 @@ void gemv_rows_avx512(const float* x, const WeightView& w, int64_t r0, int64_t r
 constexpr int64_t kGemvRowBlock = 64;  // rows of W per GEMV task
 constexpr int64_t kTileRows = 128;     // rows of W per GEMM task (measured 64, 128, 256)
 
+// The products' rows cut into units of `unit` rows (the last of each product may be shorter), numbered
+// across the products in order: how both the GEMV and the GEMM number their tasks.
+int64_t count_units(const MatmulTarget* targets, int64_t count, int64_t unit) {
+  int64_t units = 0;
+  for (int64_t i = 0; i < count; ++i) units += (targets[i].w->rows + unit - 1) / unit;
+  return units;
+}
+struct RowUnit {
+  const MatmulTarget* target;
+  int64_t r0, r1;
+};
+RowUnit locate_unit(const MatmulTarget* targets, int64_t index, int64_t unit) {
+  for (const MatmulTarget* t = targets;; ++t) {
+    const int64_t units = (t->w->rows + unit - 1) / unit;
+    if (index < units) return {t, index * unit, std::min(t->w->rows, (index + 1) * unit)};
+    index -= units;
+  }
+}
+
 }  // namespace
 
 void gemv_rows(const float* x, const WeightView& w, int64_t r0, int64_t r1, float* y) {
@@ -83,13 +102,13 @@ void gemm_many(const float* x, int64_t n, const MatmulTarget* targets, int64_t c
   const int64_t cols = targets[0].w->cols;
   thread_local PackedActivations packed;
   prepare_activations(n, cols, precision, packed);
-  int64_t tiles = 0;
-  for (int64_t i = 0; i < count; ++i) tiles += (targets[i].w->rows + kTileRows - 1) / kTileRows;
+  const int64_t tiles = count_units(targets, count, kTileRows);
   const int64_t wanted = 4 * omp_get_max_threads();
   const int64_t min_blocks = 64;  // 768 rows of x: enough to amortize packing the W tile again
   const int64_t ranges =
       std::clamp<int64_t>((wanted + tiles - 1) / tiles, 1, std::max<int64_t>(packed.blocks / min_blocks, 1));
   const int64_t range_blocks = (packed.blocks + ranges - 1) / ranges;
+  // The region's threads must all use the calling thread's packed x (a thread_local is per thread).
   PackedActivations& a = packed;
 #pragma omp parallel
   {
@@ -98,18 +117,11 @@ void gemm_many(const float* x, int64_t n, const MatmulTarget* targets, int64_t c
     thread_local std::vector<uint32_t> packed_w;
 #pragma omp for schedule(dynamic)
     for (int64_t task = 0; task < tiles * ranges; ++task) {
-      int64_t tile = task / ranges, i = 0;
+      const RowUnit u = locate_unit(targets, task / ranges, kTileRows);
       const int64_t range = task % ranges;
-      for (;; ++i) {
-        const int64_t target_tiles = (targets[i].w->rows + kTileRows - 1) / kTileRows;
-        if (tile < target_tiles) break;
-        tile -= target_tiles;
-      }
-      const WeightView& w = *targets[i].w;
-      const int64_t r0 = tile * kTileRows, r1 = std::min(w.rows, r0 + kTileRows);
-      pack_weights(w, r0, r1, precision, packed_w);
-      gemm_packed(a, packed_w.data(), r1 - r0, targets[i].y + r0, w.rows, range * range_blocks,
-                  std::min(a.blocks, (range + 1) * range_blocks));
+      pack_weights(*u.target->w, u.r0, u.r1, precision, packed_w);
+      gemm_packed(a, packed_w.data(), u.r1 - u.r0, u.target->y + u.r0, u.target->w->rows,
+                  range * range_blocks, std::min(a.blocks, (range + 1) * range_blocks));
     }
   }
 }
@@ -131,24 +143,15 @@ void matmul_many(const float* x, int64_t n, const MatmulTarget* targets, int64_t
     // order, so results do not depend on the thread count or on which products share the region. The
     // GEMV reads the weights as stored and multiplies in f32 whatever the precision: it is bound by the
     // bytes of the weights, not by the products.
-    int64_t blocks = 0, work = 0;
-    for (int64_t i = 0; i < count; ++i) {
-      blocks += (targets[i].w->rows + kGemvRowBlock - 1) / kGemvRowBlock;
-      work += targets[i].w->rows * cols;
-    }
+    const int64_t blocks = count_units(targets, count, kGemvRowBlock);
+    int64_t work = 0;
     // Small products are not worth waking the other threads for.
+    for (int64_t i = 0; i < count; ++i) work += targets[i].w->rows * cols;
 #pragma omp parallel for schedule(static) if (work >= 32768)
     for (int64_t task = 0; task < n * blocks; ++task) {
       const int64_t t = task / blocks;
-      int64_t b = task % blocks, i = 0;
-      for (;; ++i) {
-        const int64_t target_blocks = (targets[i].w->rows + kGemvRowBlock - 1) / kGemvRowBlock;
-        if (b < target_blocks) break;
-        b -= target_blocks;
-      }
-      const WeightView& w = *targets[i].w;
-      const int64_t r0 = b * kGemvRowBlock, r1 = std::min(w.rows, r0 + kGemvRowBlock);
-      gemv_rows(x + t * cols, w, r0, r1, targets[i].y + t * w.rows + r0);
+      const RowUnit u = locate_unit(targets, task % blocks, kGemvRowBlock);
+      gemv_rows(x + t * cols, *u.target->w, u.r0, u.r1, u.target->y + t * u.target->w->rows + u.r0);
     }
   }
   for (int64_t i = 0; i < count; ++i) {
