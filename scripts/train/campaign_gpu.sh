@@ -3,6 +3,7 @@
 #   mem:S    the RAT+ memory model from scratch, seed S (RAT+'s joint dilated D=64 + dense steps)
 #   attn:S   the same architecture without the memory, seed S (dense steps, the same batches)
 #   attnj:S  the update-matched attention control: attn:S given mem:S's joint dilated-64 + dense updates
+#   memL:S   mem:S with the memory's length bounded to L tokens: gate (1 − 1/L)·σ(W_g x) (e.g. mem64:0)
 #   olmo2    an OLMo2 attention model from scratch; then the memory added (memory lr 10x) and continued,
 #            next to the matched control continued without it (same data, steps, schedule, seed)
 # PLAN lists the queues, '|' between GPUs, jobs run in order inside a queue. The default follows the GPU
@@ -147,6 +148,12 @@ run_job() {
       stage "mem-s$s" pretrain "mem-s$s" --family ratplus --memory "${ARCH[@]}" --seed "$s" --steps "$STEPS" \
         --warmup "$WARMUP" --lr 1e-3 --min-lr 1e-4 --joint-dilated 64
       stage "mem-s$s-sft" sft_chain "mem-s$s" ;;
+    mem[0-9]*:*)  # memL:S — mem:S with every channel's memory length 1/(1 − g) bounded by L
+      local len=${1%%:*}
+      len=${len#mem}
+      stage "mem$len-s$s" pretrain "mem$len-s$s" --family ratplus --memory --memory-max-length "$len" "${ARCH[@]}" \
+        --seed "$s" --steps "$STEPS" --warmup "$WARMUP" --lr 1e-3 --min-lr 1e-4 --joint-dilated 64
+      stage "mem$len-s$s-sft" sft_chain "mem$len-s$s" ;;
     attnj:*)  # the same updates as mem:S (two per batch), without the memory
       stage "attnj-s$s" pretrain "attnj-s$s" --family ratplus --no-memory "${ARCH[@]}" --seed "$s" --steps "$STEPS" \
         --warmup "$WARMUP" --lr 1e-3 --min-lr 1e-4 --joint-dilated 64
@@ -175,7 +182,7 @@ run_job() {
       [[ $1 == cptj-open ]] && cptj+=(--add-memory --memory-lr-mult 10 --memory-init-bias 4.143)
       stage "$1" pretrain "$1" "${cptj[@]}"
       stage "$1-sft" sft_chain "$1" ;;
-    *) echo "campaign_gpu.sh: unknown job '$1' in PLAN (mem:S, attn:S, attnj:S, olmo2, cpt-mem, cpt-ctl, cptj-mem, cptj-open or cptj-ctl)" >&2
+    *) echo "campaign_gpu.sh: unknown job '$1' in PLAN (mem:S, memL:S, attn:S, attnj:S, olmo2, cpt-mem, cpt-ctl, cptj-mem, cptj-open or cptj-ctl)" >&2
        return 2 ;;
   esac
 }

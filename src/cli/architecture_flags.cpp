@@ -20,6 +20,8 @@ void add_architecture_flags(Args& args) {
       .option("--rope-theta", "X", "RoPE base", "10000")
       .flag("--memory", "add the RAT+ memory to every layer (default for ratplus)")
       .flag("--no-memory", "no memory (the RAT+ attention baseline)")
+      .option("--memory-max-length", "L",
+              "bound the memory's effective length: gate g = (1 - 1/L) sigmoid(W_g x) (default: unbounded)")
       .flag("--output-gate", "add the output gate (always on for ratplus)");
 }
 
@@ -56,6 +58,11 @@ ModelConfig architecture_from_flags(const Args& args, std::optional<int64_t> tok
 
   const bool memory = c.family == Family::RatPlus ? !args.enabled("no-memory") : args.enabled("memory");
   c.memory_layers.assign(static_cast<size_t>(c.num_layers), memory);
+  if (args.has("memory-max-length")) {
+    require(memory, "--memory-max-length needs a model with the memory");
+    c.memory_max_length = args.number("memory-max-length", 1.0, 1e9);
+    require(c.memory_max_length > 1.0, "--memory-max-length must be > 1 (the gate's bound is 1 - 1/L)");
+  }
   switch (c.family) {
     case Family::Llama:
     case Family::Olmo2:

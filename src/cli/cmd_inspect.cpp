@@ -38,8 +38,10 @@ int run_inspect(int argc, char** argv) {
   std::printf("attention:      %lld heads, %lld kv heads, head dim %lld%s\n",
               static_cast<long long>(c.num_heads), static_cast<long long>(c.num_kv_heads),
               static_cast<long long>(c.head_dim), c.qk_norm ? ", q/k norm" : "");
-  std::printf("memory:         %lld of %lld layers%s\n", static_cast<long long>(memory_layers),
+  std::printf("memory:         %lld of %lld layers%s", static_cast<long long>(memory_layers),
               static_cast<long long>(c.num_layers), c.memory_gate_bias ? " (gate bias)" : "");
+  if (c.memory_max_length > 0) std::printf(", length at most %g (gate <= 1 - 1/L)", c.memory_max_length);
+  std::printf("\n");
   std::printf("output gate:    %s\n", c.output_gate ? "yes" : "no");
   std::printf("rope:           theta %g%s\n", c.rope.theta,
               c.rope.type == RopeType::Default ? "" : " (scaled)");

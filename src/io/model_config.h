@@ -57,6 +57,14 @@ struct ModelConfig {
   std::vector<bool> memory_layers;  // per layer: k̂, v̂ = EMA of k, v with gate σ(W_g x), before RoPE
   bool output_gate = false;         // attention output multiplied by σ(W_o' x) before o_proj
   bool memory_gate_bias = false;    // the forget-gate projection has a bias
+  // Bound on the memory's effective length 1/(1 − g): the gate becomes g = (1 − 1/L)·σ(W_g x), so no
+  // channel averages over more than about L tokens. 0 = unbounded (RAT+'s gate, g = σ(W_g x)).
+  double memory_max_length = 0;
+
+  // The factor (1 − 1/L) on σ(W_g x); exactly 1 when the length is unbounded.
+  float memory_gate_max() const {
+    return memory_max_length > 0 ? static_cast<float>(1.0 - 1.0 / memory_max_length) : 1.0f;
+  }
 
   bool has_memory() const;
   bool layer_has_memory(int64_t layer) const { return memory_layers[static_cast<size_t>(layer)]; }

@@ -270,7 +270,8 @@ void InferenceContext::attention_block(int64_t layer, int64_t n, std::vector<flo
     // The memory works on the keys and values attention would use, before RoPE.
     auto& state_k = memory_k_[static_cast<size_t>(layer)];
     auto& state_v = memory_v_[static_cast<size_t>(layer)];
-    memory_scan(gate_.data(), k_.data(), v_.data(), n, c.kv_dim(), state_k.data(), state_v.data());
+    memory_scan(gate_.data(), k_.data(), v_.data(), n, c.kv_dim(), state_k.data(), state_v.data(),
+                c.memory_gate_max());
     if (options_.memory_state_dtype != DType::F32) {
       for (float& s : state_k) s = round_to(options_.memory_state_dtype, s);
       for (float& s : state_v) s = round_to(options_.memory_state_dtype, s);

@@ -84,8 +84,9 @@ std::vector<float> reference_forward(const ModelConfig& c, const ModelWeights& w
       }
       if (c.layer_has_memory(layer)) {
         const Vec f = apply_linear(lw.memory_gate, u);
+        const double gate_max = c.memory_max_length > 0 ? 1.0 - 1.0 / c.memory_max_length : 1.0;
         for (size_t i = 0; i < state_k.size(); ++i) {
-          const double g = sigmoid(f[i]);
+          const double g = gate_max * sigmoid(f[i]);
           state_k[i] = g * state_k[i] + (1.0 - g) * k[ts][i];
           state_v[i] = g * state_v[i] + (1.0 - g) * v[ts][i];
           k[ts][i] = state_k[i];

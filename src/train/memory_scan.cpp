@@ -49,17 +49,19 @@ torch::Tensor previous_step(const torch::Tensor& x) {
 // Backward of h_t = g_t h_{t−1} + (1 − g_t) x_t for upstream gradient y_t = ∂L/∂h_t:
 //   δ_t = y_t + g_{t+1} δ_{t+1}     (the total gradient reaching h_t: a reverse scan)
 //   ∂L/∂x_t = (1 − g_t) δ_t,   ∂L/∂g_t = δ_t (h_{t−1} − x_t)
-// k and v share g, so their gate gradients add; ∂L/∂f = ∂L/∂g · g (1 − g).
+// k and v share g, so their gate gradients add; with g = m·s, s = σ(f): ∂L/∂f = ∂L/∂g · g (1 − s).
 class MemoryScanFunction : public torch::autograd::Function<MemoryScanFunction> {
  public:
   static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& f,
-                                                const torch::Tensor& k, const torch::Tensor& v) {
-    const torch::Tensor g = torch::sigmoid(f.to(torch::kFloat)).contiguous();
+                                                const torch::Tensor& k, const torch::Tensor& v,
+                                                double gate_max) {
+    const torch::Tensor s = torch::sigmoid(f.to(torch::kFloat));
+    const torch::Tensor g = (gate_max == 1.0 ? s : s * static_cast<float>(gate_max)).contiguous();
     const torch::Tensor keep = 1.0f - g;
     const torch::Tensor kf = k.to(torch::kFloat).contiguous(), vf = v.to(torch::kFloat).contiguous();
     torch::Tensor hk = linear_scan(g, (keep * kf).contiguous(), false);
     torch::Tensor hv = linear_scan(g, (keep * vf).contiguous(), false);
-    ctx->save_for_backward({g, kf, vf, hk, hv});
+    ctx->save_for_backward({g, kf, vf, hk, hv, s});
     ctx->saved_data["f_dtype"] = static_cast<int64_t>(f.scalar_type());
     ctx->saved_data["k_dtype"] = static_cast<int64_t>(k.scalar_type());
     ctx->saved_data["v_dtype"] = static_cast<int64_t>(v.scalar_type());
@@ -70,6 +72,7 @@ class MemoryScanFunction : public torch::autograd::Function<MemoryScanFunction> 
                                                  torch::autograd::variable_list grads) {
     const auto saved = ctx->get_saved_variables();
     const torch::Tensor &g = saved[0], &kf = saved[1], &vf = saved[2], &hk = saved[3], &hv = saved[4];
+    const torch::Tensor& s = saved[5];
     const torch::Tensor g_next = next_step(g).contiguous();
     auto total = [&](const torch::Tensor& y) {
       return y.defined() ? linear_scan(g_next, y.to(torch::kFloat).contiguous(), true) : torch::zeros_like(g);
@@ -80,8 +83,8 @@ class MemoryScanFunction : public torch::autograd::Function<MemoryScanFunction> 
     auto dtype = [&](const char* key) {
       return static_cast<torch::ScalarType>(ctx->saved_data[key].toInt());
     };
-    return {(dg * g * keep).to(dtype("f_dtype")), (keep * dk_total).to(dtype("k_dtype")),
-            (keep * dv_total).to(dtype("v_dtype"))};
+    return {(dg * g * (1.0f - s)).to(dtype("f_dtype")), (keep * dk_total).to(dtype("k_dtype")),
+            (keep * dv_total).to(dtype("v_dtype")), torch::Tensor()};
   }
 };
 
@@ -92,9 +95,11 @@ class MemoryScanFunction : public torch::autograd::Function<MemoryScanFunction> 
 class MemoryFusedFunction : public torch::autograd::Function<MemoryFusedFunction> {
  public:
   static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& f,
-                                                const torch::Tensor& k, const torch::Tensor& v) {
-    auto [hk, hv] = memory_forward_cuda(f, k, v);
+                                                const torch::Tensor& k, const torch::Tensor& v,
+                                                double gate_max) {
+    auto [hk, hv] = memory_forward_cuda(f, k, v, gate_max);
     ctx->save_for_backward({f, k, v, hk, hv});
+    ctx->saved_data["gate_max"] = gate_max;
     return {hk, hv};
   }
 
@@ -105,8 +110,9 @@ class MemoryFusedFunction : public torch::autograd::Function<MemoryFusedFunction
     auto upstream = [&](const torch::Tensor& y) {
       return y.defined() ? y.to(torch::kFloat).contiguous() : torch::zeros_like(hk);
     };
-    auto [df, dk, dv] = memory_backward_cuda(upstream(grads[0]), upstream(grads[1]), f, k, v, hk, hv);
-    return {df, dk, dv};
+    auto [df, dk, dv] = memory_backward_cuda(upstream(grads[0]), upstream(grads[1]), f, k, v, hk, hv,
+                                             ctx->saved_data["gate_max"].toDouble());
+    return {df, dk, dv, torch::Tensor()};
   }
 };
 
@@ -144,17 +150,19 @@ torch::Tensor linear_scan(const torch::Tensor& a, const torch::Tensor& b, bool r
 }
 
 std::pair<torch::Tensor, torch::Tensor> memory_recurrence(const torch::Tensor& gate_logits,
-                                                          const torch::Tensor& k, const torch::Tensor& v) {
+                                                          const torch::Tensor& k, const torch::Tensor& v,
+                                                          double gate_max) {
+  require(gate_max > 0 && gate_max <= 1, "memory_recurrence: gate_max must be in (0, 1], got ", gate_max);
   require(gate_logits.dim() == 3 && gate_logits.sizes() == k.sizes() && k.sizes() == v.sizes(),
           "memory_recurrence: gate logits, k and v must have the same [batch, time, channels] shape");
 #ifdef RATKV_TRAIN_CUDA
   if (gate_logits.is_cuda()) {
     const auto operands = fused_operands(gate_logits, k, v);
-    auto out = MemoryFusedFunction::apply(operands[0], operands[1], operands[2]);
+    auto out = MemoryFusedFunction::apply(operands[0], operands[1], operands[2], gate_max);
     return {out[0], out[1]};
   }
 #endif
-  auto out = MemoryScanFunction::apply(gate_logits, k, v);
+  auto out = MemoryScanFunction::apply(gate_logits, k, v, gate_max);
   return {out[0], out[1]};
 }
 

@@ -32,12 +32,12 @@
 namespace ratkv::train {
 
 std::pair<at::Tensor, at::Tensor> memory_forward_cuda(const at::Tensor& f, const at::Tensor& k,
-                                                      const at::Tensor& v);
+                                                      const at::Tensor& v, double gate_max);
 std::tuple<at::Tensor, at::Tensor, at::Tensor> memory_backward_cuda(const at::Tensor& grad_hk,
                                                                     const at::Tensor& grad_hv,
                                                                     const at::Tensor& f, const at::Tensor& k,
                                                                     const at::Tensor& v, const at::Tensor& hk,
-                                                                    const at::Tensor& hv);
+                                                                    const at::Tensor& hv, double gate_max);
 
 namespace {
 
@@ -60,7 +60,12 @@ __device__ __forceinline__ float sigmoid(float x) {
 
 struct Grid {
   int64_t time, channels, chunks;
+  float gate_max;  // g = gate_max · σ(f): 1, or 1 − 1/L for a memory bounded to length L
 };
+
+__device__ __forceinline__ float gate_of(const Grid& g, float logit) {
+  return g.gate_max * sigmoid(logit);
+}
 
 // Thread → (channel, chunk, sequence); false for the padding threads past the last channel.
 __device__ __forceinline__ bool locate(const Grid& g, int64_t& c, int64_t& chunk, int64_t& n, int64_t& first,
@@ -86,7 +91,7 @@ __global__ void forward_summaries(Rows<T> f, Rows<T> k, Rows<T> v, float* end_k,
   if (!locate(g, c, chunk, n, first, last)) return;
   float hk = 0.f, hv = 0.f, p = 1.f;
   for (int64_t t = first; t < last; ++t) {
-    const float gate = sigmoid(f.at(n, t, c)), keep = 1.f - gate;
+    const float gate = gate_of(g, f.at(n, t, c)), keep = 1.f - gate;
     hk = gate * hk + keep * k.at(n, t, c);
     hv = gate * hv + keep * v.at(n, t, c);
     p *= gate;
@@ -122,7 +127,7 @@ __global__ void forward_scans(Rows<T> f, Rows<T> k, Rows<T> v, const float* star
   const int64_t i = summary_index(g, n, chunk, c);
   float hk = start_k[i], hv = start_v[i];
   for (int64_t t = first; t < last; ++t) {
-    const float gate = sigmoid(f.at(n, t, c)), keep = 1.f - gate;
+    const float gate = gate_of(g, f.at(n, t, c)), keep = 1.f - gate;
     hk = gate * hk + keep * k.at(n, t, c);
     hv = gate * hv + keep * v.at(n, t, c);
     const int64_t o = (n * g.time + t) * g.channels + c;
@@ -133,8 +138,8 @@ __global__ void forward_scans(Rows<T> f, Rows<T> k, Rows<T> v, const float* star
 
 // The gate multiplying δ_{t+1} in δ_t: g_{t+1}, and 0 past the end.
 template <typename T>
-__device__ __forceinline__ float next_gate(const Rows<T>& f, int64_t n, int64_t t, int64_t c, int64_t time) {
-  return t + 1 < time ? sigmoid(f.at(n, t + 1, c)) : 0.f;
+__device__ __forceinline__ float next_gate(const Rows<T>& f, int64_t n, int64_t t, int64_t c, const Grid& g) {
+  return t + 1 < g.time ? gate_of(g, f.at(n, t + 1, c)) : 0.f;
 }
 
 template <typename T>
@@ -143,13 +148,13 @@ __global__ void backward_summaries(Rows<T> f, const float* grad_k, const float* 
   int64_t c, chunk, n, first, last;
   if (!locate(g, c, chunk, n, first, last)) return;
   float dk = 0.f, dv = 0.f, p = 1.f;
-  float a = next_gate(f, n, last - 1, c, g.time);
+  float a = next_gate(f, n, last - 1, c, g);
   for (int64_t t = last - 1; t >= first; --t) {
     const int64_t o = (n * g.time + t) * g.channels + c;
     dk = a * dk + grad_k[o];
     dv = a * dv + grad_v[o];
     p *= a;
-    if (t > first) a = sigmoid(f.at(n, t, c));  // g_t multiplies δ_t in δ_{t−1}
+    if (t > first) a = gate_of(g, f.at(n, t, c));  // g_t multiplies δ_t in δ_{t−1}
   }
   const int64_t i = summary_index(g, n, chunk, c);
   end_k[i] = dk;
@@ -165,15 +170,16 @@ __global__ void backward_scans(Rows<T> f, Rows<T> k, Rows<T> v, const float* hk,
   if (!locate(g, c, chunk, n, first, last)) return;
   const int64_t i = summary_index(g, n, chunk, c);
   float dk = start_k[i], dv = start_v[i];
-  float a = next_gate(f, n, last - 1, c, g.time);
+  float a = next_gate(f, n, last - 1, c, g);
   for (int64_t t = last - 1; t >= first; --t) {
     const int64_t o = (n * g.time + t) * g.channels + c;
     dk = a * dk + grad_k[o];
     dv = a * dv + grad_v[o];
-    const float gate = sigmoid(f.at(n, t, c)), keep = 1.f - gate;
+    // ∂g/∂f = gate_max · s (1 − s) = g (1 − s), with s = σ(f).
+    const float s = sigmoid(f.at(n, t, c)), gate = g.gate_max * s, keep = 1.f - gate;
     const float prev_k = t > 0 ? hk[o - g.channels] : 0.f, prev_v = t > 0 ? hv[o - g.channels] : 0.f;
     const float dgate = dk * (prev_k - k.at(n, t, c)) + dv * (prev_v - v.at(n, t, c));
-    df[o] = static_cast<T>(dgate * gate * keep);
+    df[o] = static_cast<T>(dgate * gate * (1.f - s));
     dk_out[o] = static_cast<T>(keep * dk);
     dv_out[o] = static_cast<T>(keep * dv);
     a = gate;
@@ -192,10 +198,10 @@ struct Launch {
   at::Tensor end_k, end_v, product;
 };
 
-Launch prepare(const at::Tensor& f) {
+Launch prepare(const at::Tensor& f, double gate_max) {
   Launch l;
   const int64_t batch = f.size(0), time = f.size(1), channels = f.size(2);
-  l.grid = {time, channels, (time + kChunk - 1) / kChunk};
+  l.grid = {time, channels, (time + kChunk - 1) / kChunk, static_cast<float>(gate_max)};
   TORCH_CHECK(batch <= 65535 && l.grid.chunks <= 65535,
               "memory_cuda: batch and time / 64 must be below 65536");
   const unsigned channel_blocks = static_cast<unsigned>((channels + kThreads - 1) / kThreads);
@@ -212,12 +218,12 @@ Launch prepare(const at::Tensor& f) {
 }  // namespace
 
 std::pair<at::Tensor, at::Tensor> memory_forward_cuda(const at::Tensor& f, const at::Tensor& k,
-                                                      const at::Tensor& v) {
+                                                      const at::Tensor& v, double gate_max) {
   const c10::cuda::CUDAGuard guard(f.device());
   const auto opts = f.options().dtype(at::kFloat);
   at::Tensor hk = at::empty(f.sizes(), opts), hv = at::empty(f.sizes(), opts);
   if (f.numel() == 0) return {hk, hv};
-  Launch l = prepare(f);
+  Launch l = prepare(f, gate_max);
   AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, f.scalar_type(), "memory_forward_cuda", [&] {
     const Rows<scalar_t> rf = rows_of<scalar_t>(f), rk = rows_of<scalar_t>(k), rv = rows_of<scalar_t>(v);
     forward_summaries<<<l.blocks, kThreads, 0, l.stream>>>(rf, rk, rv, l.end_k.data_ptr<float>(),
@@ -239,11 +245,11 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> memory_backward_cuda(const at::Te
                                                                     const at::Tensor& grad_hv,
                                                                     const at::Tensor& f, const at::Tensor& k,
                                                                     const at::Tensor& v, const at::Tensor& hk,
-                                                                    const at::Tensor& hv) {
+                                                                    const at::Tensor& hv, double gate_max) {
   const c10::cuda::CUDAGuard guard(f.device());
   at::Tensor df = at::empty(f.sizes(), f.options()), dk = at::empty_like(df), dv = at::empty_like(df);
   if (f.numel() == 0) return {df, dk, dv};
-  Launch l = prepare(f);
+  Launch l = prepare(f, gate_max);
   AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, f.scalar_type(), "memory_backward_cuda", [&] {
     const Rows<scalar_t> rf = rows_of<scalar_t>(f), rk = rows_of<scalar_t>(k), rv = rows_of<scalar_t>(v);
     backward_summaries<<<l.blocks, kThreads, 0, l.stream>>>(

@@ -193,12 +193,12 @@ torch::Tensor TrainModel::attention_block(int64_t layer, const torch::Tensor& x,
     k = rms_norm(k, p + "k_norm.weight", compute_dtype_);
   }
   if (memory) {  // the EMA of k and v, before RoPE; k̂ stays fp32 into RoPE, which rounds it once
-    auto [hk, hv] = memory_recurrence(f, k, v);
+    auto [hk, hv] = memory_recurrence(f, k, v, c.memory_gate_max());
     k = hk;
     v = hv.to(compute_dtype_);
     if (record_memory_) {
       torch::NoGradGuard no_grad;
-      const torch::Tensor g = torch::sigmoid(f.to(torch::kFloat));
+      const torch::Tensor g = torch::sigmoid(f.to(torch::kFloat)) * c.memory_gate_max();
       memory_lengths_[static_cast<size_t>(layer)] =
           (1.0 / (1.0 - g).clamp_min(1e-7)).mean().to(torch::kDouble);
     }

@@ -88,12 +88,21 @@ TEST(ExportParity, RatPlusJointDilatedTraining) {
   check_case({"ratplus_joint", tiny_config(Family::RatPlus, true), 4});
 }
 
+// The bounded memory (gate (1 − 1/L)·σ): the trainer's scan, its gradients through training and the
+// exported config key all reach the engine.
+TEST(ExportParity, RatPlusBoundedMemoryLength) {
+  ModelConfig c = tiny_config(Family::RatPlus, true);
+  c.memory_max_length = 4;
+  check_case({"ratplus_bounded", c, 4});
+}
+
 TEST(ExportParity, RatPlusAttentionBaseline) {
   check_case({"ratplus_attn", tiny_config(Family::RatPlus, false), 0});
 }
 
 TEST(ExportParity, ExportedConfigRoundTrips) {
-  const ModelConfig c = tiny_config(Family::Olmo2, true, true, true);
+  ModelConfig c = tiny_config(Family::Olmo2, true, true, true);
+  c.memory_max_length = 64;
   const std::string dir = temp_dir("config");
   TrainModel model(c, torch::kCPU, torch::kFloat);
   model.init_random(3, 0.02f);

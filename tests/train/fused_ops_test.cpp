@@ -95,8 +95,11 @@ TEST(FusedOpsCuda, RotaryMatchesComposite) {
 // the same bf16 values.
 TEST(FusedOpsCuda, MemoryOnBf16SlicesMatchesComposite) {
   if (!cuda_available()) GTEST_SKIP() << "no CUDA build or GPU";
-  for (auto [batch, time, channels] :
-       {std::tuple<int64_t, int64_t, int64_t>{2, 200, 131}, {3, 65, 7}, {1, 1, 3}}) {
+  for (auto [batch, time, channels, gate_max] :
+       {std::tuple<int64_t, int64_t, int64_t, double>{2, 200, 131, 1.0},
+        {3, 65, 7, 1.0},
+        {1, 1, 3, 1.0},
+        {2, 130, 9, 1.0 - 1.0 / 64}}) {
     torch::manual_seed(13);
     const torch::Tensor proj = (torch::randn({batch, time, 3 * channels + 2}) * 2.0)
                                    .to(torch::kBFloat16)
@@ -106,7 +109,7 @@ TEST(FusedOpsCuda, MemoryOnBf16SlicesMatchesComposite) {
     const torch::Tensor up_v = torch::randn({batch, time, channels}).to(torch::kCUDA);
     auto run = [&](const torch::Tensor& p) {
       auto [hk, hv] = memory_recurrence(p.narrow(2, 1, channels), p.narrow(2, 1 + channels, channels),
-                                        p.narrow(2, 1 + 2 * channels, channels));
+                                        p.narrow(2, 1 + 2 * channels, channels), gate_max);
       const auto grad =
           torch::autograd::grad({(hk * up_k.to(hk.device())).sum() + (hv * up_v.to(hv.device())).sum()}, {p});
       return std::tuple{hk, hv, grad[0]};

@@ -38,6 +38,8 @@ std::vector<Variant> variants() {
       mem.memory_gate_bias = true;
       mem.tie_word_embeddings = true;
       out.push_back({f + "_memory_layer0_output_gate_tied", mem, DType::F32, DType::F32, 3});
+      mem.memory_max_length = 3.5;  // bounded gate, g = (1 − 1/3.5)·σ: far from the unbounded gate
+      out.push_back({f + "_memory_bounded_length", mem, DType::F32, DType::BF16, 4});
       ModelConfig scaled = testing::tiny_config(family);
       scaled.rope.type = RopeType::Llama3;
       scaled.rope.factor = 8.0;
@@ -52,6 +54,9 @@ std::vector<Variant> variants() {
       ModelConfig attention_only = testing::tiny_config(family);
       attention_only.memory_layers = {false, false};
       out.push_back({f + "_no_memory", attention_only, DType::F32, DType::F32, 4});
+      ModelConfig bounded = testing::tiny_config(family);
+      bounded.memory_max_length = 64;
+      out.push_back({f + "_memory_max_length_64", bounded, DType::BF16, DType::BF16, 16});
     }
   }
   return out;
