@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/train/env.sh
+# The image lacks pcre2's headers: scripts/train/campaign_gpu.sh carries them in .gpu-deps.
+[[ -d .gpu-deps/root/usr/include ]] && export CMAKE_INCLUDE_PATH=$PWD/.gpu-deps/root/usr/include
 generator=()
 command -v ninja >/dev/null && generator=(-G Ninja)
 cmake -S . -B "$BUILD" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DRATKV_TRAIN=ON -DRATKV_TESTS=ON \

@@ -59,13 +59,12 @@ SelectorShape selector_shape(const ModelConfig& c, const InferenceOptions& o) {
 
 }  // namespace
 
-void InferenceContext::linear(const float* x, int64_t n, const Linear& l, std::vector<float>& y) {
+void InferenceContext::linear(const float* x, int64_t n, const Linear& l, ScratchFloats& y) {
   linear_many(x, n, {{&l, &y}});
 }
 
-void InferenceContext::linear_many(
-    const float* x, int64_t n,
-    std::initializer_list<std::pair<const Linear*, std::vector<float>*>> products) {
+void InferenceContext::linear_many(const float* x, int64_t n,
+                                   std::initializer_list<std::pair<const Linear*, ScratchFloats*>> products) {
   MatmulTarget targets[kMaxProducts];
   int64_t count = 0;
   for (const auto& [l, y] : products) {
@@ -217,7 +216,8 @@ void InferenceContext::forward(std::span<const int32_t> tokens, LogitRows rows, 
 
   const auto forward_start = Clock::now();
   const int64_t h = c.hidden_size;
-  std::vector<float> x(static_cast<size_t>(n * h));
+  ScratchFloats& x = residual_;
+  x.resize(static_cast<size_t>(n * h));
   for (int64_t t = 0; t < n; ++t)
     convert_to_f32(w.embedding.row(tokens[static_cast<size_t>(t)]), w.embedding.dtype, static_cast<size_t>(h),
                    x.data() + t * h);
@@ -244,11 +244,12 @@ void InferenceContext::forward(std::span<const int32_t> tokens, LogitRows rows, 
            normed_.data());
   Linear head;
   head.weight = w.lm_head;
-  linear(normed_.data(), count, head, logits);
+  linear(normed_.data(), count, head, logits_);
+  logits.assign(logits_.begin(), logits_.end());
   timings_.total_seconds += seconds_since(forward_start);
 }
 
-void InferenceContext::attention_block(int64_t layer, int64_t n, std::vector<float>& x) {
+void InferenceContext::attention_block(int64_t layer, int64_t n, ScratchFloats& x) {
   const ModelConfig& c = model_.config();
   const LayerWeights& lw = model_.weights().layers[static_cast<size_t>(layer)];
   const float eps = static_cast<float>(c.rms_norm_eps);
@@ -310,7 +311,7 @@ void InferenceContext::attention_block(int64_t layer, int64_t n, std::vector<flo
   add_block_output(n, x, lw.attn_out_norm);
 }
 
-void InferenceContext::ffn_block(int64_t layer, int64_t n, std::vector<float>& x) {
+void InferenceContext::ffn_block(int64_t layer, int64_t n, ScratchFloats& x) {
   const ModelConfig& c = model_.config();
   const LayerWeights& lw = model_.weights().layers[static_cast<size_t>(layer)];
 
@@ -327,7 +328,7 @@ void InferenceContext::ffn_block(int64_t layer, int64_t n, std::vector<float>& x
   add_block_output(n, x, lw.ffn_out_norm);
 }
 
-const float* InferenceContext::block_input(int64_t n, const std::vector<float>& x,
+const float* InferenceContext::block_input(int64_t n, const ScratchFloats& x,
                                            const std::vector<float>& norm) {
   const ModelConfig& c = model_.config();
   if (c.norm_placement != NormPlacement::PreNorm) return x.data();
@@ -336,8 +337,7 @@ const float* InferenceContext::block_input(int64_t n, const std::vector<float>& 
   return normed_.data();
 }
 
-void InferenceContext::add_block_output(int64_t n, std::vector<float>& x,
-                                        const std::vector<float>& out_norm) {
+void InferenceContext::add_block_output(int64_t n, ScratchFloats& x, const std::vector<float>& out_norm) {
   const ModelConfig& c = model_.config();
   const int64_t h = c.hidden_size;
   if (c.norm_placement == NormPlacement::PostNormInResidual)

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/scratch.h"
 #include "cache/kv_cache.h"
 #include "io/model_dir.h"
 #include "kernels/cpu/gemm.h"
@@ -129,17 +130,17 @@ class InferenceContext {
   const SparseConfig& sparse_config() const { return options_.sparse; }
 
  private:
-  void attention_block(int64_t layer, int64_t n, std::vector<float>& x);
-  void ffn_block(int64_t layer, int64_t n, std::vector<float>& x);
+  void attention_block(int64_t layer, int64_t n, ScratchFloats& x);
+  void ffn_block(int64_t layer, int64_t n, ScratchFloats& x);
   // A block's input: x, or its RMS norm in normed_ for pre-norm families.
-  const float* block_input(int64_t n, const std::vector<float>& x, const std::vector<float>& norm);
+  const float* block_input(int64_t n, const ScratchFloats& x, const std::vector<float>& norm);
   // x += proj_, normed first by out_norm for families that norm inside the residual branch (OLMo2).
-  void add_block_output(int64_t n, std::vector<float>& x, const std::vector<float>& out_norm);
-  void linear(const float* x, int64_t n, const Linear& l, std::vector<float>& y);
+  void add_block_output(int64_t n, ScratchFloats& x, const std::vector<float>& out_norm);
+  void linear(const float* x, int64_t n, const Linear& l, ScratchFloats& y);
   // Products of one input in one call (one parallel region at decode); empty Linears are skipped.
   static constexpr int64_t kMaxProducts = 8;
   void linear_many(const float* x, int64_t n,
-                   std::initializer_list<std::pair<const Linear*, std::vector<float>*>> products);
+                   std::initializer_list<std::pair<const Linear*, ScratchFloats*>> products);
 
   const Model& model_;
   InferenceOptions options_;
@@ -157,8 +158,8 @@ class InferenceContext {
   bool prompt_dense_ = true;
   int64_t keep_query_rows_ = 0, kept_query_rows_ = 0;
   std::vector<std::vector<float>> prompt_queries_;  // [layer][kept_query_rows_ * q_dim]
-  // Scratch buffers reused across calls.
-  std::vector<float> normed_, q_, k_, v_, gate_, out_gate_, attn_, proj_, ffn_a_, ffn_b_;
+  // Scratch buffers reused across calls (grown without zero-filling): the residual stream, the products.
+  ScratchFloats residual_, normed_, q_, k_, v_, gate_, out_gate_, attn_, proj_, ffn_a_, ffn_b_, logits_;
 };
 
 }  // namespace ratkv

@@ -149,45 +149,47 @@ TEST(Kernels, AttentionKernelsMatchPlainSoftmax) {
     for (int64_t page : {1, 5, 16, 64}) {
       for (auto [heads, kv_heads, dim] :
            {std::tuple<int64_t, int64_t, int64_t>{3, 3, 12}, {6, 2, 64}, {2, 1, 128}}) {
-        const int64_t earlier = 19, n = 77;
-        KvCacheShape shape{1, kv_heads, dim, page, dtype};
-        KvCache cache(shape);
-        const int64_t total = earlier + n;
-        auto k = random_vector(static_cast<size_t>(total * kv_heads * dim), 5);
-        auto v = random_vector(static_cast<size_t>(total * kv_heads * dim), 6);
-        cache.append(0, k.data(), v.data(), earlier);
-        cache.append(0, k.data() + earlier * kv_heads * dim, v.data() + earlier * kv_heads * dim, n);
-        for (auto& e : k) e = round_to(dtype, e);
-        for (auto& e : v) e = round_to(dtype, e);
-        const auto q = random_vector(static_cast<size_t>(n * heads * dim), 8);
-        const float scale = 0.3f;
-        std::vector<float> tiled(q.size()), per_query(q.size()), expected(q.size());
-        causal_attention_tiled(q.data(), n, earlier, cache, 0, heads, scale, tiled.data());
-        causal_attention(q.data(), n, earlier, cache, 0, heads, scale, per_query.data());
-        for (int64_t i = 0; i < n; ++i) {
-          for (int64_t h = 0; h < heads; ++h) {
-            const int64_t g = h / (heads / kv_heads), last = earlier + i;
-            std::vector<double> s(static_cast<size_t>(last + 1));
-            double mx = -1e300, sum = 0;
-            for (int64_t j = 0; j <= last; ++j) {
-              double dot = 0;
-              for (int64_t d = 0; d < dim; ++d)
-                dot += double(q[(i * heads + h) * dim + d]) * k[(j * kv_heads + g) * dim + d];
-              s[j] = dot * scale;
-              mx = std::max(mx, s[j]);
-            }
-            for (auto& e : s) sum += (e = std::exp(e - mx));
-            for (int64_t d = 0; d < dim; ++d) {
-              double o = 0;
-              for (int64_t j = 0; j <= last; ++j) o += s[j] / sum * v[(j * kv_heads + g) * dim + d];
-              expected[(i * heads + h) * dim + d] = static_cast<float>(o);
+        // Short (one key tile) and long (three key tiles of 128, a partial last query tile of 64) blocks.
+        for (auto [earlier, n] : {std::pair<int64_t, int64_t>{19, 77}, {150, 203}}) {
+          KvCacheShape shape{1, kv_heads, dim, page, dtype};
+          KvCache cache(shape);
+          const int64_t total = earlier + n;
+          auto k = random_vector(static_cast<size_t>(total * kv_heads * dim), 5);
+          auto v = random_vector(static_cast<size_t>(total * kv_heads * dim), 6);
+          cache.append(0, k.data(), v.data(), earlier);
+          cache.append(0, k.data() + earlier * kv_heads * dim, v.data() + earlier * kv_heads * dim, n);
+          for (auto& e : k) e = round_to(dtype, e);
+          for (auto& e : v) e = round_to(dtype, e);
+          const auto q = random_vector(static_cast<size_t>(n * heads * dim), 8);
+          const float scale = 0.3f;
+          std::vector<float> tiled(q.size()), per_query(q.size()), expected(q.size());
+          causal_attention_tiled(q.data(), n, earlier, cache, 0, heads, scale, tiled.data());
+          causal_attention(q.data(), n, earlier, cache, 0, heads, scale, per_query.data());
+          for (int64_t i = 0; i < n; ++i) {
+            for (int64_t h = 0; h < heads; ++h) {
+              const int64_t g = h / (heads / kv_heads), last = earlier + i;
+              std::vector<double> s(static_cast<size_t>(last + 1));
+              double mx = -1e300, sum = 0;
+              for (int64_t j = 0; j <= last; ++j) {
+                double dot = 0;
+                for (int64_t d = 0; d < dim; ++d)
+                  dot += double(q[(i * heads + h) * dim + d]) * k[(j * kv_heads + g) * dim + d];
+                s[j] = dot * scale;
+                mx = std::max(mx, s[j]);
+              }
+              for (auto& e : s) sum += (e = std::exp(e - mx));
+              for (int64_t d = 0; d < dim; ++d) {
+                double o = 0;
+                for (int64_t j = 0; j <= last; ++j) o += s[j] / sum * v[(j * kv_heads + g) * dim + d];
+                expected[(i * heads + h) * dim + d] = static_cast<float>(o);
+              }
             }
           }
+          EXPECT_LT(testing::relative_error(tiled, expected), 1e-5)
+              << "page " << page << " heads " << heads << " dim " << dim;
+          EXPECT_LT(testing::relative_error(per_query, expected), 1e-5)
+              << "page " << page << " heads " << heads;
         }
-        EXPECT_LT(testing::relative_error(tiled, expected), 1e-5)
-            << "page " << page << " heads " << heads << " dim " << dim;
-        EXPECT_LT(testing::relative_error(per_query, expected), 1e-5)
-            << "page " << page << " heads " << heads;
       }
     }
   }
