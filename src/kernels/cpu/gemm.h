@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "base/scratch.h"
 #include "tensor/weight_view.h"
 
 namespace ratkv {
@@ -44,7 +45,8 @@ inline int64_t gemm_steps(int64_t k, MatmulPrecision p) {
 struct PackedActivations {
   MatmulPrecision precision = MatmulPrecision::F32;
   int64_t m = 0, k = 0, steps = 0, blocks = 0, pass_steps = 0;
-  std::vector<uint32_t> words;
+  // Grown without zero-filling (base/scratch.h): pack_activation_block writes every word of its block.
+  std::vector<uint32_t, UninitializedAllocator<uint32_t>> words;
   // Block b of the pass starting at step s0.
   int64_t panel_offset(int64_t b, int64_t s0) const {
     return (s0 * blocks + b * std::min(pass_steps, steps - s0)) * kGemmRows;
