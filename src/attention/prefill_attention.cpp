@@ -42,10 +42,8 @@ void pack_head(const KvCache& cache, int64_t layer, int64_t kv_head, int64_t tok
   const int64_t dim = cache.shape().head_dim;
   const int64_t dim_panels = (dim + kGemmCols - 1) / kGemmCols;
   gather_rows(cache, layer, kv_head, 0, tokens, false, rows);
-  thread_local std::vector<uint32_t> panels;
   const WeightView k_view{reinterpret_cast<const uint8_t*>(rows), DType::F32, tokens, dim};
-  pack_weights(k_view, 0, tokens, MatmulPrecision::F32, panels);
-  std::memcpy(keys, panels.data(), panels.size() * sizeof(uint32_t));
+  pack_weights(k_view, 0, tokens, MatmulPrecision::F32, keys);
 
   gather_rows(cache, layer, kv_head, 0, tokens, true, rows);
   for (int64_t k0 = 0; k0 < tokens; k0 += kKeyTile) {
@@ -130,14 +128,15 @@ void causal_attention_tiled(const float* q, int64_t n, int64_t position0, const 
 
 #pragma omp parallel
   {
-    ScratchFloats head_rows(static_cast<size_t>(tokens * dim));
+    thread_local ScratchFloats head_rows;  // per team thread, reused by later calls
+    head_rows.resize(static_cast<size_t>(tokens * dim));
 #pragma omp for schedule(dynamic)
     for (int64_t g = 0; g < kv_heads; ++g)
       pack_head(cache, layer, g, tokens, head_rows.data(), keys + g * key_words, values + g * value_words);
 
     const int64_t max_rows = kQueryTile * group;
     PackedActivations packed_q, packed_p;
-    ScratchFloats qt(static_cast<size_t>(max_rows * dim)), acc(qt.size()), pv(qt.size());
+    ScratchFloats qt(static_cast<size_t>(max_rows * dim)), acc(qt.size());
     ScratchFloats scores(static_cast<size_t>(max_rows * kKeyTile));
     std::vector<float> row_max(static_cast<size_t>(max_rows)), row_sum(row_max.size());
     std::vector<int64_t> row_position(row_max.size());
@@ -186,9 +185,8 @@ void causal_attention_tiled(const float* q, int64_t n, int64_t position0, const 
           prepare_activations(rows_in_tile, width, MatmulPrecision::F32, packed_p);
           for (int64_t b = 0; b < packed_p.blocks; ++b)
             pack_activation_block(scores.data(), width, b, packed_p);
-          gemm_packed(packed_p, values + g * value_words + k0 * dim_panels * kGemmCols, dim, pv.data(), dim);
-          for (int64_t i = 0; i < rows_in_tile * dim; ++i)
-            acc[static_cast<size_t>(i)] += pv[static_cast<size_t>(i)];
+          gemm_packed(packed_p, values + g * value_words + k0 * dim_panels * kGemmCols, dim, acc.data(), dim,
+                      0, -1, /*accumulate=*/true);
         }
         for (int64_t r = 0; r < rows_in_tile; ++r) {
           const int64_t i = i0 + r / group, h = g * group + r % group;

@@ -72,8 +72,13 @@ void InferenceContext::linear_many(const float* x, int64_t n,
     require(count < kMaxProducts, "too many products of one input");
     y->resize(static_cast<size_t>(n * l->weight.rows));
     targets[count++] = {&l->weight, l->bias.empty() ? nullptr : l->bias.data(), y->data()};
-    timings_.matmul_flops += 2.0 * static_cast<double>(n * l->weight.rows * l->weight.cols);
   }
+  run_products(x, n, targets, count);
+}
+
+void InferenceContext::run_products(const float* x, int64_t n, const MatmulTarget* targets, int64_t count) {
+  for (int64_t i = 0; i < count; ++i)
+    timings_.matmul_flops += 2.0 * static_cast<double>(n * targets[i].w->rows * targets[i].w->cols);
   const auto start = Clock::now();
   matmul_many(x, n, targets, count, options_.matmul_precision);
   timings_.matmul_seconds += seconds_since(start);
@@ -242,10 +247,10 @@ void InferenceContext::forward(std::span<const int32_t> tokens, LogitRows rows, 
   normed_.resize(static_cast<size_t>(count * h));
   rms_norm(x.data() + first * h, w.final_norm.data(), count, h, static_cast<float>(c.rms_norm_eps),
            normed_.data());
-  Linear head;
-  head.weight = w.lm_head;
-  linear(normed_.data(), count, head, logits_);
-  logits.assign(logits_.begin(), logits_.end());
+  // Straight into the caller's vector: the same size every decode step, so no refill.
+  logits.resize(static_cast<size_t>(count * c.vocab_size));
+  const MatmulTarget head{&w.lm_head, nullptr, logits.data()};
+  run_products(normed_.data(), count, &head, 1);
   timings_.total_seconds += seconds_since(forward_start);
 }
 

@@ -13,6 +13,7 @@
 #include "cache/kv_cache.h"
 #include "io/model_dir.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/matmul.h"
 #include "kernels/cpu/rope.h"
 #include "model/weights.h"
 #include "sparse/sparse_attention.h"
@@ -141,6 +142,8 @@ class InferenceContext {
   static constexpr int64_t kMaxProducts = 8;
   void linear_many(const float* x, int64_t n,
                    std::initializer_list<std::pair<const Linear*, ScratchFloats*>> products);
+  // matmul_many over outputs already sized, timed and counted in timings_.
+  void run_products(const float* x, int64_t n, const MatmulTarget* targets, int64_t count);
 
   const Model& model_;
   InferenceOptions options_;
@@ -159,7 +162,7 @@ class InferenceContext {
   int64_t keep_query_rows_ = 0, kept_query_rows_ = 0;
   std::vector<std::vector<float>> prompt_queries_;  // [layer][kept_query_rows_ * q_dim]
   // Scratch buffers reused across calls (grown without zero-filling): the residual stream, the products.
-  ScratchFloats residual_, normed_, q_, k_, v_, gate_, out_gate_, attn_, proj_, ffn_a_, ffn_b_, logits_;
+  ScratchFloats residual_, normed_, q_, k_, v_, gate_, out_gate_, attn_, proj_, ffn_a_, ffn_b_;
 };
 
 }  // namespace ratkv

@@ -203,9 +203,19 @@ void pack_activation_block(const float* x, int64_t ldx, int64_t b, PackedActivat
 
 void pack_weights(const WeightView& w, int64_t r0, int64_t r1, MatmulPrecision p,
                   std::vector<uint32_t>& packed) {
+  const int64_t panels = (r1 - r0 + kGemmCols - 1) / kGemmCols;
+  packed.resize(static_cast<size_t>(panels * gemm_steps(w.cols, p) * kGemmCols));
+  pack_weights(w, r0, r1, p, packed.data());
+}
+
+void pack_weights(const WeightView& w, int64_t r0, int64_t r1, MatmulPrecision p, uint32_t* packed) {
   const int64_t steps = gemm_steps(w.cols, p);
   const int64_t panels = (r1 - r0 + kGemmCols - 1) / kGemmCols;
-  packed.assign(static_cast<size_t>(panels * steps * kGemmCols), 0u);
+  // The last panel's rows past r1 are zero; every other word is written below.
+  for (int64_t j = r1 - r0; j < panels * kGemmCols; ++j) {
+    uint32_t* dst = packed + (j / kGemmCols) * steps * kGemmCols + j % kGemmCols;
+    for (int64_t s = 0; s < steps; ++s) dst[s * kGemmCols] = 0u;
+  }
   thread_local std::vector<float> widened;
   thread_local std::vector<uint32_t> words;
   widened.resize(static_cast<size_t>(w.cols));
@@ -222,13 +232,13 @@ void pack_weights(const WeightView& w, int64_t r0, int64_t r1, MatmulPrecision p
       row_to_words(widened.data(), w.cols, p, words.data());
     }
     const int64_t j = r - r0;
-    uint32_t* dst = packed.data() + (j / kGemmCols) * steps * kGemmCols + j % kGemmCols;
+    uint32_t* dst = packed + (j / kGemmCols) * steps * kGemmCols + j % kGemmCols;
     for (int64_t s = 0; s < steps; ++s) dst[s * kGemmCols] = words[static_cast<size_t>(s)];
   }
 }
 
 void gemm_packed(const PackedActivations& x, const uint32_t* packed_w, int64_t cols, float* y, int64_t ldy,
-                 int64_t block_begin, int64_t block_end) {
+                 int64_t block_begin, int64_t block_end, bool accumulate_into_y) {
   if (block_end < 0) block_end = x.blocks;
   const int64_t steps = x.steps, panels = (cols + kGemmCols - 1) / kGemmCols;
   const bool fast = x.precision == MatmulPrecision::F32 ? kHaveF32Kernel : kHaveBf16Kernel;
@@ -237,7 +247,7 @@ void gemm_packed(const PackedActivations& x, const uint32_t* packed_w, int64_t c
   // writes zeros: one pass of no steps.
   for (int64_t s0 = 0; s0 < std::max<int64_t>(steps, 1); s0 += x.pass_steps) {
     const int64_t n_steps = std::min(x.pass_steps, steps - s0);
-    const bool accumulate = s0 > 0;
+    const bool accumulate = accumulate_into_y || s0 > 0;
     for (int64_t b0 = block_begin; b0 < block_end; b0 += kChunkBlocks) {
       const int64_t b1 = std::min(block_end, b0 + kChunkBlocks);
       for (int64_t p = 0; p < panels; ++p) {

@@ -64,12 +64,15 @@ void pack_activation_block(const float* x, int64_t ldx, int64_t b, PackedActivat
 // W rows [r0, r1) in panels of kGemmCols rows: panel p is [steps][kGemmCols] words (rows past r1 zero).
 void pack_weights(const WeightView& w, int64_t r0, int64_t r1, MatmulPrecision p,
                   std::vector<uint32_t>& packed);
+// The same into `packed`, which holds ⌈(r1 − r0) / kGemmCols⌉ · gemm_steps(w.cols, p) · kGemmCols words.
+void pack_weights(const WeightView& w, int64_t r0, int64_t r1, MatmulPrecision p, uint32_t* packed);
 
 // y[i, j] = Σ_k x[i, k] · W[r0 + j, k] for j < cols = r1 − r0 and the rows i of micro-panels
 // [block_begin, block_end) (−1: to the last), from the packed operands (y points at row 0, column r0 of the
-// output, row stride ldy). One thread.
+// output, row stride ldy). One thread. accumulate: y[i, j] += the sum instead (the sum formed from zero,
+// then added, in the same order either way).
 void gemm_packed(const PackedActivations& x, const uint32_t* packed_w, int64_t cols, float* y, int64_t ldy,
-                 int64_t block_begin = 0, int64_t block_end = -1);
+                 int64_t block_begin = 0, int64_t block_end = -1, bool accumulate = false);
 
 // The same product in plain loops, double accumulation, inputs rounded as `p` rounds them: the reference.
 void gemm_reference(const float* x, int64_t m, const WeightView& w, MatmulPrecision p, float* y);
