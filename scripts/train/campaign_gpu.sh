@@ -144,15 +144,12 @@ check() {
 run_job() {
   local s=${1#*:}
   case $1 in
-    mem:*)
-      stage "mem-s$s" pretrain "mem-s$s" --family ratplus --memory "${ARCH[@]}" --seed "$s" --steps "$STEPS" \
-        --warmup "$WARMUP" --lr 1e-3 --min-lr 1e-4 --joint-dilated 64
-      stage "mem-s$s-sft" sft_chain "mem-s$s" ;;
-    mem[0-9]*:*)  # memL:S — mem:S with every channel's memory length 1/(1 − g) bounded by L
-      local len=${1%%:*}
+    mem:* | mem[0-9]*:*)  # memL:S: the same run with every channel's memory length 1/(1 − g) bounded by L
+      local len=${1%%:*} bound=()
       len=${len#mem}
-      stage "mem$len-s$s" pretrain "mem$len-s$s" --family ratplus --memory --memory-max-length "$len" "${ARCH[@]}" \
-        --seed "$s" --steps "$STEPS" --warmup "$WARMUP" --lr 1e-3 --min-lr 1e-4 --joint-dilated 64
+      [[ -z $len ]] || bound=(--memory-max-length "$len")
+      stage "mem$len-s$s" pretrain "mem$len-s$s" --family ratplus --memory "${bound[@]}" "${ARCH[@]}" --seed "$s" \
+        --steps "$STEPS" --warmup "$WARMUP" --lr 1e-3 --min-lr 1e-4 --joint-dilated 64
       stage "mem$len-s$s-sft" sft_chain "mem$len-s$s" ;;
     attnj:*)  # the same updates as mem:S (two per batch), without the memory
       stage "attnj-s$s" pretrain "attnj-s$s" --family ratplus --no-memory "${ARCH[@]}" --seed "$s" --steps "$STEPS" \

@@ -223,11 +223,7 @@ ModelConfig ModelConfig::from_json(const Json& j, const std::string& origin) {
     c.output_gate = json_bool(ext, "output_gate", ext_origin).value_or(false);
   }
   c.memory_gate_bias = json_bool(ext, "memory_gate_bias", ext_origin).value_or(false);
-  if (ext.contains("memory_max_length")) {
-    c.memory_max_length = json_number(ext, "memory_max_length", ext_origin).value_or(0.0);
-    require(std::isfinite(c.memory_max_length) && c.memory_max_length > 1, ext_origin,
-            ": memory_max_length must be a number > 1 (the gate's bound 1 − 1/L), got ", c.memory_max_length);
-  }
+  c.memory_max_length = json_number(ext, "memory_max_length", ext_origin).value_or(0.0);
   c.validate(origin);
   return c;
 }
@@ -252,7 +248,8 @@ void ModelConfig::validate(const std::string& origin) const {
   require(std::isfinite(rope.theta) && rope.theta > 1.0, origin, ": rope_theta must be > 1, got ",
           rope.theta);
   require(memory_max_length == 0 || (std::isfinite(memory_max_length) && memory_max_length > 1), origin,
-          ": memory_max_length must be > 1 (or 0: unbounded), got ", memory_max_length);
+          ": memory_max_length must be > 1 (the gate's bound is 1 − 1/L; 0 or absent: unbounded), got ",
+          memory_max_length);
   require(static_cast<int64_t>(memory_layers.size()) == num_layers, origin, ": memory layer list has ",
           memory_layers.size(), " entries for ", num_layers, " layers");
   if (family == Family::RatPlus)

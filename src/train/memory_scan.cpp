@@ -56,7 +56,7 @@ class MemoryScanFunction : public torch::autograd::Function<MemoryScanFunction> 
                                                 const torch::Tensor& k, const torch::Tensor& v,
                                                 double gate_max) {
     const torch::Tensor s = torch::sigmoid(f.to(torch::kFloat));
-    const torch::Tensor g = (gate_max == 1.0 ? s : s * static_cast<float>(gate_max)).contiguous();
+    const torch::Tensor g = (s * static_cast<float>(gate_max)).contiguous();
     const torch::Tensor keep = 1.0f - g;
     const torch::Tensor kf = k.to(torch::kFloat).contiguous(), vf = v.to(torch::kFloat).contiguous();
     torch::Tensor hk = linear_scan(g, (keep * kf).contiguous(), false);
