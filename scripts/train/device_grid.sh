@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The seed grid on the GPU host's idle CPU cores while a campaign trains (docs/results.md, "Where it ran").
 #   device_grid.sh SECONDS     run until SECONDS from now, then put every grid's rows into $OUT/grids.tgz
-# Runs inside the same device call as `campaign_gpu.sh step`, started beside it:
+# Runs inside the same device call as `campaign_gpu.sh step`, started beside it, or alone after a build
+# with GRID_STANDALONE=1 (every core then):
 #   (PART=2 bash scripts/train/campaign_gpu.sh step 540 > out/step.log 2>&1) &
 #   bash scripts/train/device_grid.sh 530; wait; cat out/step.log
 # Models graded: each NAME=DIR of GRID_MODELS (carried model directories, or NAME=xz:FILE for a carried
@@ -25,7 +26,12 @@ log() { echo "[$(date +%H:%M:%S)] grid: $*"; }
 left() { echo $((deadline - $(date +%s))); }
 
 # The campaign's start builds ratkv; wait for its queues to be launched (the build is done then).
-until [[ -f $WORK/logs/queue0.pid && -x $RATKV ]]; do
+# GRID_STANDALONE=1: no campaign in this call (ratkv built beforehand, e.g. by build_gpu.sh); all cores.
+if [[ ${GRID_STANDALONE:-0} == 1 ]]; then
+  [[ -x $RATKV ]] || { log "no $RATKV: build first (scripts/train/build_gpu.sh)"; exit 1; }
+  procs=${GRID_PROCS:-$(nproc)}
+fi
+until [[ ( ${GRID_STANDALONE:-0} == 1 || -f $WORK/logs/queue0.pid ) && -x $RATKV ]]; do
   (($(left) > 30)) || { log "no build before the deadline"; exit 0; }
   sleep 5
 done
