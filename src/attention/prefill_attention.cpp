@@ -2,106 +2,21 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <limits>
 #include <vector>
 
+#include "attention/prefill_tiles.h"
 #include "base/scratch.h"
 #include "kernels/cpu/gemm.h"
-#include "kernels/cpu/simd.h"
 
 namespace ratkv {
 
 namespace {
 
+using namespace prefill_tiles;
+
 constexpr int64_t kQueryTile = 64;  // queries per task (times the GQA group for the rows of a tile)
-constexpr int64_t kKeyTile =
-    128;  // keys per inner step; a multiple of kGemmCols, so that tiles start on panels
-
-// Converts keys or values of tokens [start, start + count) of one KV head into rows of f32.
-void gather_rows(const KvCache& cache, int64_t layer, int64_t kv_head, int64_t start, int64_t count,
-                 bool values, float* rows) {
-  const int64_t dim = cache.shape().head_dim, page = cache.shape().page_size;
-  const DType dtype = cache.shape().dtype;
-  for (int64_t t = start; t < start + count;) {
-    const int64_t run = std::min(start + count - t, page - t % page);  // tokens left in this page
-    const uint8_t* src = values ? cache.values(layer, t, kv_head) : cache.keys(layer, t, kv_head);
-    convert_to_f32(src, dtype, static_cast<size_t>(run * dim), rows + (t - start) * dim);
-    t += run;
-  }
-}
-
-// One KV head's keys and values in the operand layouts of gemm_packed, made once per call and read by every
-// query tile (the keys of a 4,096-token prompt are read by 64 tiles).
-//   keys:   S = Q·Kᵀ takes K [tokens, dim] as its weight matrix: panels of kGemmCols tokens, [dim][32] each,
-//           so key tile k0 starts at panel k0 / 32.
-//   values: P·V takes Vᵀ [dim, tile] as its weight matrix: per key tile of kc tokens, panels of 32 dims,
-//           [kc][32] each (a token's 32 values contiguous), the tile's panels after one another.
-void pack_head(const KvCache& cache, int64_t layer, int64_t kv_head, int64_t tokens, float* rows,
-               uint32_t* keys, uint32_t* values) {
-  const int64_t dim = cache.shape().head_dim;
-  const int64_t dim_panels = (dim + kGemmCols - 1) / kGemmCols;
-  gather_rows(cache, layer, kv_head, 0, tokens, false, rows);
-  const WeightView k_view{reinterpret_cast<const uint8_t*>(rows), DType::F32, tokens, dim};
-  pack_weights(k_view, 0, tokens, MatmulPrecision::F32, keys);
-
-  gather_rows(cache, layer, kv_head, 0, tokens, true, rows);
-  for (int64_t k0 = 0; k0 < tokens; k0 += kKeyTile) {
-    const int64_t kc = std::min(kKeyTile, tokens - k0);
-    uint32_t* tile = values + k0 * dim_panels * kGemmCols;
-    for (int64_t p = 0; p < dim_panels; ++p) {
-      const int64_t d0 = p * kGemmCols, width = std::min(kGemmCols, dim - d0);
-      uint32_t* panel = tile + p * kc * kGemmCols;
-      for (int64_t j = 0; j < kc; ++j) {
-        uint32_t* dst = panel + j * kGemmCols;
-        std::memcpy(dst, rows + (k0 + j) * dim + d0, static_cast<size_t>(width) * sizeof(float));
-        std::fill(dst + width, dst + kGemmCols, 0u);
-      }
-    }
-  }
-}
-
-// max of s[0, visible); −inf when visible is 0.
-float row_maximum(const float* s, int64_t visible) {
-  float best = -std::numeric_limits<float>::infinity();
-  int64_t j = 0;
-#if defined(__AVX512F__)
-  __m512 v = _mm512_set1_ps(best);
-  for (; j + 16 <= visible; j += 16) v = _mm512_max_ps(v, _mm512_loadu_ps(s + j));
-  best = _mm512_reduce_max_ps(v);
-#endif
-  for (; j < visible; ++j) best = std::max(best, s[j]);
-  return best;
-}
-
-// s[j] = exp(s[j] − max) for j < visible and 0 for visible <= j < count; returns their sum. The exps are
-// the vector exp of the decode kernels (kernels/cpu/simd.h, within 2 ulp of std::exp): this loop runs
-// once per score of the prompt, T²/2 per head and layer, and a scalar std::exp here was most of the
-// prefill's attention time.
-float exponentiate_row(float* s, int64_t visible, int64_t count, float max) {
-  float sum = 0.0f;
-  int64_t j = 0;
-#if defined(__AVX512F__)
-  const __m512 shift = _mm512_set1_ps(max);
-  __m512 total = _mm512_setzero_ps();
-  for (; j < visible; j += 16) {
-    const __mmask16 mask = simd::lanes(visible - j);
-    const __m512 e = simd::exp_f32x16(_mm512_sub_ps(_mm512_maskz_loadu_ps(mask, s + j), shift));
-    const __m512 kept = _mm512_maskz_mov_ps(mask, e);
-    _mm512_mask_storeu_ps(s + j, mask, kept);
-    total = _mm512_add_ps(total, kept);
-  }
-  sum = _mm512_reduce_add_ps(total);
-  j = visible;
-#else
-  for (; j < visible; ++j) {
-    s[j] = std::exp(s[j] - max);
-    sum += s[j];
-  }
-#endif
-  for (; j < count; ++j) s[j] = 0.0f;
-  return sum;
-}
+constexpr int64_t kKeyTile = 128;   // keys per inner step; a multiple of kGemmCols: tiles start on panels
 
 }  // namespace
 
@@ -114,17 +29,11 @@ void causal_attention_tiled(const float* q, int64_t n, int64_t position0, const 
   const int64_t row_stride = num_heads * dim;
   const int64_t tokens = position0 + n;  // every key of the block is in the cache already
   const int64_t dim_panels = (dim + kGemmCols - 1) / kGemmCols;
-  const int64_t key_words = (tokens + kGemmCols - 1) / kGemmCols * kGemmCols * dim;
-  const int64_t value_words = tokens * dim_panels * kGemmCols;
 
-  // Per calling thread (one forward pass at a time), grown once: the packed keys and values of every head.
-  thread_local std::vector<uint32_t> packed_keys, packed_values;
-  if (packed_keys.size() < static_cast<size_t>(kv_heads * key_words))
-    packed_keys.resize(static_cast<size_t>(kv_heads * key_words));
-  if (packed_values.size() < static_cast<size_t>(kv_heads * value_words))
-    packed_values.resize(static_cast<size_t>(kv_heads * value_words));
-  uint32_t* const keys = packed_keys.data();
-  uint32_t* const values = packed_values.data();
+  const PackedHeads packed = packed_heads_buffers(kv_heads, tokens, dim);
+  uint32_t* const keys = packed.keys;
+  uint32_t* const values = packed.values;
+  const int64_t key_words = packed.key_stride, value_words = packed.value_stride;
 
 #pragma omp parallel
   {
@@ -132,7 +41,8 @@ void causal_attention_tiled(const float* q, int64_t n, int64_t position0, const 
     head_rows.resize(static_cast<size_t>(tokens * dim));
 #pragma omp for schedule(dynamic)
     for (int64_t g = 0; g < kv_heads; ++g)
-      pack_head(cache, layer, g, tokens, head_rows.data(), keys + g * key_words, values + g * value_words);
+      pack_head(cache, layer, g, tokens, kKeyTile, head_rows.data(), keys + g * key_words,
+                values + g * value_words);
 
     const int64_t max_rows = kQueryTile * group;
     PackedActivations packed_q, packed_p;

@@ -4,6 +4,7 @@
 
 #include "attention/attend.h"
 #include "attention/prefill_attention.h"
+#include "attention/selected_prefill_attention.h"
 #include "sparse/selection_util.h"
 
 namespace ratkv {
@@ -47,6 +48,10 @@ void SparseAttention::attention(int64_t layer, const float* q, int64_t n, int64_
       return;
     }
   }
+  if (use_selector && n >= kTiledAttentionMinTokens) {
+    selected_prefill(layer, q, n, position0, cache, scale, out);
+    return;
+  }
   if (use_selector) {
     selected(layer, q, n, position0, cache, scale, out);
     return;
@@ -68,6 +73,73 @@ void SparseAttention::dense(int64_t layer, const float* q, int64_t n, int64_t po
     causal_attention_tiled(q, n, position0, cache, layer, shape_.num_heads, scale, out);
   else
     causal_attention(q, n, position0, cache, layer, shape_.num_heads, scale, out);
+}
+
+namespace {
+// The selector as the tiled prompt kernel asks for it: one (query, unit) at a time, from any thread of its
+// team, with that thread's scratch.
+class SelectorPrefill final : public PrefillSelection {
+ public:
+  SelectorPrefill(const Selector& selector, const SparseConfig& config, const SelectorShape& shape,
+                  std::vector<SelectScratch>& scratch, int64_t layer, const float* q, int64_t position0,
+                  const KvCache& cache, float scale)
+      : selector_(selector),
+        config_(config),
+        shape_(shape),
+        scratch_(scratch),
+        layer_(layer),
+        q_(q),
+        position0_(position0),
+        cache_(cache),
+        scale_(scale) {}
+
+  void select(int64_t i, int64_t unit, std::vector<TokenSpan>& spans) override {
+    const int64_t position = position0_ + i, visible = position + 1;
+    const int64_t budget = config_.budget.resolve(visible);
+    if (selector_.uses_budget() && budget >= visible) {
+      spans_of_range(0, visible, shape_.page_size, spans);
+      return;
+    }
+    const int64_t group = shape_.num_heads / shape_.num_kv_heads;
+    const bool per_head = config_.per_query_head;
+    const int64_t kv_head = per_head ? unit / group : unit;
+    const int64_t first_head = per_head ? unit : unit * group;
+    const SelectRequest r{&cache_,
+                          layer_,
+                          kv_head,
+                          unit,
+                          q_ + (i * shape_.num_heads + first_head) * shape_.head_dim,
+                          per_head ? 1 : group,
+                          position,
+                          budget,
+                          scale_};
+    SelectScratch& s = scratch_[static_cast<size_t>(omp_get_thread_num())];
+    selector_.select(r, s, spans);
+  }
+
+ private:
+  const Selector& selector_;
+  const SparseConfig& config_;
+  const SelectorShape& shape_;
+  std::vector<SelectScratch>& scratch_;
+  int64_t layer_;
+  const float* q_;
+  int64_t position0_;
+  const KvCache& cache_;
+  float scale_;
+};
+}  // namespace
+
+void SparseAttention::selected_prefill(int64_t layer, const float* q, int64_t n, int64_t position0,
+                                       const KvCache& cache, float scale, float* out) {
+  if (static_cast<int>(scratch_.size()) < omp_get_max_threads()) {
+    scratch_.resize(static_cast<size_t>(omp_get_max_threads()));
+    spans_.resize(scratch_.size());
+  }
+  SelectorPrefill selection(*selector_, config_, shape_, scratch_, layer, q, position0, cache, scale);
+  const int64_t heads_per_unit = config_.per_query_head ? 1 : shape_.num_heads / shape_.num_kv_heads;
+  selected_attention_tiled(q, n, position0, cache, layer, shape_.num_heads, heads_per_unit, scale, selection,
+                           out);
 }
 
 void SparseAttention::report_dense(int64_t layer, const float* q, int64_t position, const KvCache& cache,

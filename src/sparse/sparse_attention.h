@@ -75,6 +75,10 @@ class SparseAttention {
              float* out);
   void selected(int64_t layer, const float* q, int64_t n, int64_t position0, const KvCache& cache,
                 float scale, float* out);
+  // A prompt block of at least kTiledAttentionMinTokens rows: the selections on the tiled kernel
+  // (attention/selected_prefill_attention.h).
+  void selected_prefill(int64_t layer, const float* q, int64_t n, int64_t position0, const KvCache& cache,
+                        float scale, float* out);
   void report_dense(int64_t layer, const float* q, int64_t position, const KvCache& cache, float scale);
   SelectScratch& scratch(int thread);
 

@@ -121,23 +121,37 @@ TEST(Kernels, ActivationsMatchDefinition) {
 }
 
 TEST(Kernels, MemoryScanMatchesRecurrence) {
-  const int64_t n = 23, width = 13;
-  const auto f = random_vector(n * width, 1), k0 = random_vector(n * width, 2),
-             v0 = random_vector(n * width, 3);
-  auto k = k0, v = v0;
-  std::vector<float> sk(width, 0.5f), sv(width, -0.25f);
-  memory_scan(f.data(), k.data(), v.data(), n, width, sk.data(), sv.data());
-  for (int64_t c = 0; c < width; ++c) {
-    double hk = 0.5, hv = -0.25;
-    for (int64_t t = 0; t < n; ++t) {
-      const double g = 1.0 / (1.0 + std::exp(-double(f[t * width + c])));
-      hk = g * hk + (1 - g) * k0[t * width + c];
-      hv = g * hv + (1 - g) * v0[t * width + c];
-      EXPECT_NEAR(k[t * width + c], hk, 1e-5);
-      EXPECT_NEAR(v[t * width + c], hv, 1e-5);
+  // Sizes inside one channel chunk and row block, and across several (128 channels, 32 rows) with partial
+  // last ones; the RAT+ gate and a bounded one.
+  for (auto [n, width, gate_max] :
+       {std::tuple<int64_t, int64_t, float>{23, 13, 1.0f}, {70, 300, 1.0f}, {45, 129, 63.0f / 64.0f}}) {
+    const auto f = random_vector(n * width, 1), k0 = random_vector(n * width, 2),
+               v0 = random_vector(n * width, 3);
+    auto k = k0, v = v0;
+    std::vector<float> sk(width, 0.5f), sv(width, -0.25f);
+    memory_scan(f.data(), k.data(), v.data(), n, width, sk.data(), sv.data(), gate_max);
+    for (int64_t c = 0; c < width; ++c) {
+      double hk = 0.5, hv = -0.25;
+      for (int64_t t = 0; t < n; ++t) {
+        const double g = gate_max / (1.0 + std::exp(-double(f[t * width + c])));
+        hk = g * hk + (1 - g) * k0[t * width + c];
+        hv = g * hv + (1 - g) * v0[t * width + c];
+        ASSERT_NEAR(k[t * width + c], hk, 1e-5) << n << " " << width << " " << t << " " << c;
+        ASSERT_NEAR(v[t * width + c], hv, 1e-5);
+      }
+      EXPECT_NEAR(sk[c], hk, 1e-5);
+      EXPECT_NEAR(sv[c], hv, 1e-5);
     }
-    EXPECT_NEAR(sk[c], hk, 1e-5);
-    EXPECT_NEAR(sv[c], hv, 1e-5);
+    // The state carries across calls: a prompt in two blocks gives the same bits as in one.
+    auto k2 = k0, v2 = v0;
+    std::vector<float> sk2(width, 0.5f), sv2(width, -0.25f);
+    const int64_t first = n / 3;
+    memory_scan(f.data(), k2.data(), v2.data(), first, width, sk2.data(), sv2.data(), gate_max);
+    memory_scan(f.data() + first * width, k2.data() + first * width, v2.data() + first * width, n - first,
+                width, sk2.data(), sv2.data(), gate_max);
+    EXPECT_EQ(k2, k);
+    EXPECT_EQ(v2, v);
+    EXPECT_EQ(sk2, sk);
   }
 }
 

@@ -1,0 +1,152 @@
+#include "attention/prefill_tiles.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "kernels/cpu/gemm.h"
+#include "kernels/cpu/simd.h"
+
+namespace ratkv::prefill_tiles {
+
+namespace {
+
+int64_t dim_panels(int64_t dim) {
+  return (dim + kGemmCols - 1) / kGemmCols;
+}
+
+// Converts keys or values of tokens [start, start + count) of one KV head into rows of f32.
+void gather_rows(const KvCache& cache, int64_t layer, int64_t kv_head, int64_t start, int64_t count,
+                 bool values, float* rows) {
+  const int64_t dim = cache.shape().head_dim, page = cache.shape().page_size;
+  const DType dtype = cache.shape().dtype;
+  for (int64_t t = start; t < start + count;) {
+    const int64_t run = std::min(start + count - t, page - t % page);  // tokens left in this page
+    const uint8_t* src = values ? cache.values(layer, t, kv_head) : cache.keys(layer, t, kv_head);
+    convert_to_f32(src, dtype, static_cast<size_t>(run * dim), rows + (t - start) * dim);
+    t += run;
+  }
+}
+
+}  // namespace
+
+int64_t key_words(int64_t tokens, int64_t dim) {
+  return (tokens + kGemmCols - 1) / kGemmCols * kGemmCols * dim;
+}
+
+int64_t value_words(int64_t tokens, int64_t dim) {
+  return tokens * dim_panels(dim) * kGemmCols;
+}
+
+void pack_head(const KvCache& cache, int64_t layer, int64_t kv_head, int64_t tokens, int64_t value_tile,
+               float* rows, uint32_t* keys, uint32_t* values) {
+  const int64_t dim = cache.shape().head_dim, panels = dim_panels(dim);
+  gather_rows(cache, layer, kv_head, 0, tokens, false, rows);
+  const WeightView k_view{reinterpret_cast<const uint8_t*>(rows), DType::F32, tokens, dim};
+  pack_weights(k_view, 0, tokens, MatmulPrecision::F32, keys);
+
+  gather_rows(cache, layer, kv_head, 0, tokens, true, rows);
+  for (int64_t k0 = 0; k0 < tokens; k0 += value_tile) {
+    const int64_t kc = std::min(value_tile, tokens - k0);
+    uint32_t* tile = values + k0 * panels * kGemmCols;
+    for (int64_t p = 0; p < panels; ++p) {
+      const int64_t d0 = p * kGemmCols, width = std::min(kGemmCols, dim - d0);
+      uint32_t* panel = tile + p * kc * kGemmCols;
+      for (int64_t j = 0; j < kc; ++j) {
+        uint32_t* dst = panel + j * kGemmCols;
+        std::memcpy(dst, rows + (k0 + j) * dim + d0, static_cast<size_t>(width) * sizeof(float));
+        std::fill(dst + width, dst + kGemmCols, 0u);
+      }
+    }
+  }
+}
+
+PackedHeads packed_heads_buffers(int64_t kv_heads, int64_t tokens, int64_t dim) {
+  thread_local std::vector<uint32_t> keys, values;
+  const int64_t ks = key_words(tokens, dim), vs = value_words(tokens, dim);
+  if (keys.size() < static_cast<size_t>(kv_heads * ks)) keys.resize(static_cast<size_t>(kv_heads * ks));
+  if (values.size() < static_cast<size_t>(kv_heads * vs)) values.resize(static_cast<size_t>(kv_heads * vs));
+  return {keys.data(), values.data(), ks, vs};
+}
+
+float row_maximum(const float* s, int64_t visible) {
+  float best = -std::numeric_limits<float>::infinity();
+  int64_t j = 0;
+#if defined(__AVX512F__)
+  __m512 v = _mm512_set1_ps(best);
+  for (; j + 16 <= visible; j += 16) v = _mm512_max_ps(v, _mm512_loadu_ps(s + j));
+  best = _mm512_reduce_max_ps(v);
+#endif
+  for (; j < visible; ++j) best = std::max(best, s[j]);
+  return best;
+}
+
+// The exps are the vector exp of the decode kernels (kernels/cpu/simd.h, within 2 ulp of std::exp): this
+// loop runs once per score of the prompt, T²/2 per head and layer, and a scalar std::exp here was most of
+// the prefill's attention time.
+float exponentiate_row(float* s, int64_t visible, int64_t count, float max) {
+  float sum = 0.0f;
+  int64_t j = 0;
+#if defined(__AVX512F__)
+  const __m512 shift = _mm512_set1_ps(max);
+  __m512 total = _mm512_setzero_ps();
+  for (; j < visible; j += 16) {
+    const __mmask16 mask = simd::lanes(visible - j);
+    const __m512 e = simd::exp_f32x16(_mm512_sub_ps(_mm512_maskz_loadu_ps(mask, s + j), shift));
+    const __m512 kept = _mm512_maskz_mov_ps(mask, e);
+    _mm512_mask_storeu_ps(s + j, mask, kept);
+    total = _mm512_add_ps(total, kept);
+  }
+  sum = _mm512_reduce_add_ps(total);
+  j = visible;
+#else
+  for (; j < visible; ++j) {
+    s[j] = std::exp(s[j] - max);
+    sum += s[j];
+  }
+#endif
+  for (; j < count; ++j) s[j] = 0.0f;
+  return sum;
+}
+
+float row_maximum_masked(const float* s, uint64_t mask) {
+  float best = -std::numeric_limits<float>::infinity();
+#if defined(__AVX512F__)
+  __m512 v = _mm512_set1_ps(best);
+  for (int64_t j = 0; j < 64 && (mask >> j) != 0; j += 16) {
+    const auto lanes = static_cast<__mmask16>(mask >> j);
+    v = _mm512_mask_max_ps(v, lanes, v, _mm512_maskz_loadu_ps(lanes, s + j));
+  }
+  best = _mm512_reduce_max_ps(v);
+#else
+  for (int64_t j = 0; j < 64; ++j)
+    if (mask >> j & 1) best = std::max(best, s[j]);
+#endif
+  return best;
+}
+
+float exponentiate_masked(float* s, uint64_t mask, int64_t count, float max) {
+  float sum = 0.0f;
+#if defined(__AVX512F__)
+  const __m512 shift = _mm512_set1_ps(max);
+  __m512 total = _mm512_setzero_ps();
+  for (int64_t j = 0; j < count; j += 16) {
+    const auto selected = static_cast<__mmask16>(mask >> j);
+    const __mmask16 stored = simd::lanes(count - j);
+    const __m512 e = simd::exp_f32x16(_mm512_sub_ps(_mm512_maskz_loadu_ps(selected, s + j), shift));
+    const __m512 kept = _mm512_maskz_mov_ps(selected, e);
+    _mm512_mask_storeu_ps(s + j, stored, kept);
+    total = _mm512_add_ps(total, kept);
+  }
+  sum = _mm512_reduce_add_ps(total);
+#else
+  for (int64_t j = 0; j < count; ++j) {
+    s[j] = mask >> j & 1 ? std::exp(s[j] - max) : 0.0f;
+    sum += s[j];
+  }
+#endif
+  return sum;
+}
+
+}  // namespace ratkv::prefill_tiles
