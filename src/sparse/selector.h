@@ -53,6 +53,17 @@ struct PromptView {
   float scale = 1.0f;
 };
 
+// A selector that keeps one fixed set of prompt tokens per unit for the whole decode (SnapKV) may also hold a
+// compacted copy of them: KV head h's kept prompt tokens, in position order, in slots [0, kept) of `cache`.
+// Decode then reads them as one contiguous run per head instead of gathering rows scattered over the
+// prompt's pages, and reads the tokens at positions >= prompt_end from the sequence's cache. select() still
+// returns every token by position (diagnostics and tests see the selection, not the layout).
+struct CompactedPrompt {
+  const KvCache* cache = nullptr;  // nullptr: none (read the selection in place)
+  int64_t kept = 0;                // tokens per KV head
+  int64_t prompt_end = 0;          // positions before this are served from `cache`
+};
+
 class Selector {
  public:
   virtual ~Selector() = default;
@@ -68,6 +79,8 @@ class Selector {
   virtual bool at_decode() const { return true; }
   // Called once per layer at the end of the prompt (the forward call that starts the sequence).
   virtual void observe_prompt(const PromptView& prompt) {}
+  // The compacted copy of layer `layer`'s kept prompt tokens, if the selector made one.
+  virtual CompactedPrompt compacted(int64_t layer) const { return {}; }
   // Forgets per-sequence state.
   virtual void reset() {}
 };

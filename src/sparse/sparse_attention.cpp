@@ -2,6 +2,8 @@
 
 #include <omp.h>
 
+#include <algorithm>
+
 #include "attention/attend.h"
 #include "attention/prefill_attention.h"
 #include "attention/selected_prefill_attention.h"
@@ -11,7 +13,39 @@ namespace ratkv {
 
 namespace {
 constexpr int64_t kTiledAttentionMinTokens = 8;  // as the model's dense path
+
+// attend_group over `spans` when the prompt part of the selection lives compacted in compact.cache (slots
+// [0, compact.kept) of kv_head, in position order): those rows first, as one contiguous run, then the
+// spans at or past compact.prompt_end from the sequence's cache — the same tokens in the same order.
+void attend_compacted(const float* q, int64_t heads, const CompactedPrompt& compact,
+                      const std::vector<TokenSpan>& spans, const KvCache& cache, int64_t layer,
+                      int64_t kv_head, float scale, std::vector<TokenSpan>& run, float* out) {
+  const int64_t dim = cache.shape().head_dim;
+  // A group is a few heads: the running maxima and sums live on the stack when they fit (no heap at decode).
+  constexpr int64_t kStackHeads = 16;
+  float stack[2 * kStackHeads];
+  std::vector<float> heap;
+  float* max = stack;
+  if (heads > kStackHeads) {
+    heap.resize(static_cast<size_t>(2 * heads));
+    max = heap.data();
+  }
+  float* sum = max + heads;
+  attention_state_init(heads, dim, out, max, sum);
+  run.clear();
+  append_range_spans(*compact.cache, 0, compact.kept, run);
+  attend_partial(q, heads, run.data(), static_cast<int64_t>(run.size()), *compact.cache, layer, kv_head,
+                 scale, out, max, sum);
+  const auto tail = std::find_if(spans.begin(), spans.end(),
+                                 [&](const TokenSpan& s) { return s.start >= compact.prompt_end; });
+  attend_partial(q, heads, spans.data() + (tail - spans.begin()), spans.end() - tail, cache, layer, kv_head,
+                 scale, out, max, sum);
+  for (int64_t h = 0; h < heads; ++h) {
+    const float inv = 1.0f / sum[h];
+    for (int64_t d = 0; d < dim; ++d) out[h * dim + d] *= inv;
+  }
 }
+}  // namespace
 
 bool prefill_is_dense(const SparseConfig& config, const SelectorShape& shape) {
   return !config.sparse() || !make_selector(config, shape)->at_prefill();
@@ -167,6 +201,9 @@ void SparseAttention::selected(int64_t layer, const float* q, int64_t n, int64_t
     scratch_.resize(static_cast<size_t>(omp_get_max_threads()));
     spans_.resize(scratch_.size());
   }
+  // A selector's compacted copy of the kept prompt tokens (SnapKV), read at decode instead of the pages.
+  const CompactedPrompt compact = n == 1 ? selector_->compacted(layer) : CompactedPrompt{};
+  if (compact.cache && compact_runs_.size() < scratch_.size()) compact_runs_.resize(scratch_.size());
   int64_t tokens = 0;
   double kv_bytes = 0.0, metadata_bytes = 0.0, select_seconds = 0.0;
   const int64_t work = n * units;
@@ -200,8 +237,13 @@ void SparseAttention::selected(int64_t layer, const float* q, int64_t n, int64_t
     tokens += count * heads_per_unit;
     kv_bytes += static_cast<double>(count * kv_token_bytes);
     // The unit's heads share each K/V load of the selection.
-    attend_group(q + (i * heads + first_head) * dim, heads_per_unit, spans, cache, layer, kv_head, scale,
-                 out + (i * heads + first_head) * dim);
+    if (compact.cache && !dense_step)
+      attend_compacted(q + (i * heads + first_head) * dim, heads_per_unit, compact, spans, cache, layer,
+                       kv_head, scale, compact_runs_[static_cast<size_t>(thread)],
+                       out + (i * heads + first_head) * dim);
+    else
+      attend_group(q + (i * heads + first_head) * dim, heads_per_unit, spans, cache, layer, kv_head, scale,
+                   out + (i * heads + first_head) * dim);
     for (int64_t h = first_head; h < first_head + heads_per_unit && observe; ++h) {
       SelectionEvent e{&cache, layer,  h,         kv_head, position, q + (i * heads + h) * dim,
                        scale,  &spans, dense_step};

@@ -87,8 +87,9 @@ class SparseAttention {
   std::unique_ptr<Selector> selector_;
   SelectionObserver* observer_ = nullptr;
   SparseCounters counters_;
-  std::vector<SelectScratch> scratch_;         // one per thread
-  std::vector<std::vector<TokenSpan>> spans_;  // one per thread
+  std::vector<SelectScratch> scratch_;                // one per thread
+  std::vector<std::vector<TokenSpan>> spans_;         // one per thread
+  std::vector<std::vector<TokenSpan>> compact_runs_;  // one per thread: the compacted prompt's spans
 };
 
 }  // namespace ratkv

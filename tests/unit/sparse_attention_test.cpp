@@ -251,6 +251,68 @@ TEST(SparseSnapKV, KeepsExactlyCTokensPerUnitMatchingBruteForce) {
   }
 }
 
+// Decode over SnapKV's kept tokens, read from its compacted copy when each unit is a KV head (and in place
+// otherwise), equals one softmax over exactly the tokens select() reports (brute force in double).
+TEST(SparseSnapKV, DecodeOverTheKeptTokensIsOneSoftmaxOverThem) {
+  const int64_t dim = 32, L = 203, later = 6;
+  for (DType dtype : {DType::BF16, DType::F32}) {
+    for (int64_t page : {1, 16, 64}) {
+      for (auto [heads, kv_heads] : {std::pair<int64_t, int64_t>{4, 4}, {6, 2}}) {
+        for (bool per_head : {false, true}) {
+          // The prompt's L tokens and `later` decoded ones (the cache holds them all; decode at position t
+          // sees [0, t]).
+          RandomCache rc(1, kv_heads, dim, page, L + later, dtype, 40 + page, 1.0f);
+          SparseConfig c = preset_config(SparsePreset::Seed, SparseMethod::SnapKV);
+          c.per_query_head = per_head;
+          c.snap_window = 11;
+          c.budget.tokens = 57;
+          const SelectorShape shape{1, heads, kv_heads, dim, page};
+          SparseAttention sa(c, shape);
+          const int64_t rows = 30;
+          const auto q = random_vector(static_cast<size_t>(rows * heads * dim), 5, 2.0f);
+          const float scale = 1.0f / std::sqrt(static_cast<float>(dim));
+          sa.observe_prompt(0, q.data(), rows, L - rows, *rc.cache, scale);
+          const bool compacted = !per_head || heads == kv_heads;
+          ASSERT_EQ(sa.selector().compacted(0).cache != nullptr, compacted);
+          if (compacted) ASSERT_EQ(sa.selector().compacted(0).kept, c.budget.tokens);
+          const int64_t group = heads / kv_heads, units = per_head ? heads : kv_heads;
+          for (int64_t t : {L, L + 3, L + later - 1}) {
+            const auto qd = random_vector(static_cast<size_t>(heads * dim), 100 + t, 1.5f);
+            std::vector<float> out(qd.size());
+            sa.attention(0, qd.data(), 1, t, *rc.cache, scale, out.data());
+            SelectScratch scratch;
+            std::vector<TokenSpan> spans;
+            for (int64_t h = 0; h < heads; ++h) {
+              const int64_t kv = h / group, u = per_head ? h : kv;
+              ASSERT_LT(u, units);
+              sa.selector().select(SelectRequest{rc.cache.get(), 0, kv, u, nullptr, 1, t, 0, scale}, scratch,
+                                   spans);
+              const auto sel = tokens_of(spans, page);
+              ASSERT_EQ(static_cast<int64_t>(sel.size()), c.budget.tokens + (t - L + 1));
+              double mx = -1e300, total = 0;
+              std::vector<double> acc(static_cast<size_t>(dim), 0.0);
+              for (int64_t j : sel)
+                mx = std::max(mx, dot(qd.data() + h * dim, rc.key(0, kv, j), dim) * scale);
+              for (int64_t j : sel) {
+                const double w = std::exp(dot(qd.data() + h * dim, rc.key(0, kv, j), dim) * scale - mx);
+                total += w;
+                for (int64_t d = 0; d < dim; ++d) acc[static_cast<size_t>(d)] += w * rc.value(0, kv, j)[d];
+              }
+              for (int64_t d = 0; d < dim; ++d)
+                ASSERT_NEAR(out[static_cast<size_t>(h * dim + d)], acc[static_cast<size_t>(d)] / total, 1e-5)
+                    << "page " << page << " heads " << heads << "/" << kv_heads << " per_head " << per_head
+                    << " t " << t << " h " << h;
+            }
+          }
+          // A new sequence forgets the copy.
+          sa.reset();
+          EXPECT_EQ(sa.selector().compacted(0).cache, nullptr);
+        }
+      }
+    }
+  }
+}
+
 TEST(SparseSnapKV, ShortPromptKeepsEverythingAndWindowMustFitTheBudget) {
   RandomCache rc(1, 1, 8, 16, 50, DType::F32, 2);
   SparseConfig c = preset_config(SparsePreset::Seed, SparseMethod::SnapKV);

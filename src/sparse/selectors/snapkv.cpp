@@ -5,7 +5,9 @@
 // padding), the top C - W prefix tokens (ties: lower position) are kept together with the W window
 // tokens: exactly C tokens per unit. Per KV head the group's votes are summed. Decode then attends densely
 // to the kept tokens plus every token appended after the prompt. The prompt's own attention is dense.
-// KV storage is not freed: the kept set is an index over the unchanged pages.
+// The sequence's cache is not changed (diagnostics still compare with the dense softmax over it); when each
+// unit is one KV head, the kept tokens are also copied once, per layer and head in position order, into a
+// compact cache that decode streams instead of gathering ~C scattered rows per head (Selector::compacted).
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -13,6 +15,7 @@
 #include "base/error.h"
 #include "sparse/selection_util.h"
 #include "sparse/selector.h"
+#include "tensor/dtype.h"
 
 namespace ratkv {
 
@@ -26,11 +29,13 @@ class SnapKvSelector final : public Selector {
     kept_.assign(static_cast<size_t>(shape_.num_layers),
                  std::vector<std::vector<TokenSpan>>(static_cast<size_t>(units)));
     prompt_end_.assign(static_cast<size_t>(shape_.num_layers), -1);
+    if (compact_) compact_->clear();
   }
   bool uses_budget() const override { return false; }
 
   void observe_prompt(const PromptView& p) override {
     const int64_t L = p.position0 + p.n, C = c_.budget.resolve(L), W = c_.snap_window;
+    prompt_end_[static_cast<size_t>(p.layer)] = -1;
     if (L <= C) return;  // nothing to evict: decode stays dense
     require(W < C, "snapkv: --snap-window ", W, " must be smaller than the kept capacity C = ", C,
             " (the budget at the prompt's end)");
@@ -54,6 +59,15 @@ class SnapKvSelector final : public Selector {
       spans_of_tokens(chosen.data(), static_cast<int64_t>(chosen.size()), shape_.page_size, spans);
     }
     prompt_end_[static_cast<size_t>(p.layer)] = L;
+    // One unit per KV head: the kept rows of each head can share compact slots (the other mode, a unit per
+    // query head of a GQA group, keeps several sets per KV head).
+    if (units == shape_.num_kv_heads) compact_layer(p, C);
+  }
+
+  CompactedPrompt compacted(int64_t layer) const override {
+    const int64_t end = prompt_end_[static_cast<size_t>(layer)];
+    if (!compact_ || end < 0 || compact_->length(layer) == 0) return {};
+    return {compact_.get(), compact_->length(layer), end};
   }
 
   void select(const SelectRequest& r, SelectScratch&, std::vector<TokenSpan>& spans) const override {
@@ -100,6 +114,30 @@ class SnapKvSelector final : public Selector {
     }
   }
 
+  // Copies layer p.layer's kept tokens (exactly C per KV head, in position order) into slots [0, C) of the
+  // compact cache. Stored values are copied exactly (the cache dtype widened to f32 and stored back).
+  void compact_layer(const PromptView& p, int64_t C) {
+    const KvCache& cache = *p.cache;
+    const KvCacheShape& shape = cache.shape();
+    if (!compact_ || compact_->shape().dtype != shape.dtype)
+      compact_ = std::make_unique<KvCache>(
+          KvCacheShape{shape.num_layers, shape.num_kv_heads, shape.head_dim, shape.page_size, shape.dtype});
+    if (compact_->length(p.layer) > 0) compact_->clear();  // a new prompt without reset()
+    const int64_t heads = shape.num_kv_heads, dim = shape.head_dim;
+    std::vector<float> k(static_cast<size_t>(C * heads * dim)), v(k.size());
+    for (int64_t h = 0; h < heads; ++h) {
+      int64_t slot = 0;
+      for (const TokenSpan& span : kept_[static_cast<size_t>(p.layer)][static_cast<size_t>(h)])
+        for (int64_t j = span.start; j < span.start + span.count; ++j, ++slot) {
+          const auto row = static_cast<size_t>((slot * heads + h) * dim);
+          convert_to_f32(cache.keys(p.layer, j, h), shape.dtype, static_cast<size_t>(dim), k.data() + row);
+          convert_to_f32(cache.values(p.layer, j, h), shape.dtype, static_cast<size_t>(dim), v.data() + row);
+        }
+      require(slot == C, "snapkv: kept ", slot, " tokens of KV head ", h, " instead of ", C);
+    }
+    compact_->append(p.layer, k.data(), v.data(), C);
+  }
+
   void pool(const std::vector<float>& votes, std::vector<float>& pooled) const {
     const int64_t n = static_cast<int64_t>(votes.size()), half = c_.snap_kernel / 2;
     for (int64_t j = 0; j < n; ++j) {
@@ -117,6 +155,7 @@ class SnapKvSelector final : public Selector {
   SelectorShape shape_;
   std::vector<std::vector<std::vector<TokenSpan>>> kept_;  // [layer][unit] spans of the kept prompt tokens
   std::vector<int64_t> prompt_end_;                        // [layer] L, or -1 when nothing was evicted
+  std::unique_ptr<KvCache> compact_;  // [layer] the kept tokens of each KV head in slots [0, C)
 };
 }  // namespace
 
