@@ -308,7 +308,7 @@ void attend_group(const float* q, int64_t heads, const std::vector<TokenSpan>& s
   attend_partial(q, heads, spans.data(), static_cast<int64_t>(spans.size()), cache, layer, kv_head, scale,
                  out, max, sum);
   for (int64_t h = 0; h < heads; ++h) {
-    const float inv = 1.0f / sum[h];
+    const float inv = sum[h] > 0.0f ? 1.0f / sum[h] : 0.0f;  // an empty selection attends to nothing: 0
     for (int64_t d = 0; d < dim; ++d) out[h * dim + d] *= inv;
   }
 }

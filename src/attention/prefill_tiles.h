@@ -9,7 +9,7 @@
 
 namespace ratkv::prefill_tiles {
 
-// Words of one KV head's packed keys / values for `tokens` tokens (value_tile: keys per value tile).
+// Words of one KV head's packed keys / values for `tokens` tokens (whatever the value tile).
 int64_t key_words(int64_t tokens, int64_t dim);
 int64_t value_words(int64_t tokens, int64_t dim);
 

@@ -18,8 +18,10 @@ using namespace prefill_tiles;
 
 constexpr int64_t kQueryTile = 64;  // queries per task (times the GQA group for the rows of a task)
 constexpr int64_t kKeyTile = 64;    // keys per mask word; a multiple of kGemmCols, so tiles start on panels
-// A task attends query by query when its masked tiles hold more than this many times the tokens it selected
-// (the per-query kernel spends about this much more per key than the tiles' GEMMs).
+static_assert(kKeyTile == 64, "one uint64_t mask word per row and key tile");
+// A task attends query by query when its masked tiles hold more than this many times the tokens it selected.
+// An estimate, not a tuned value: attend_partial costs about 6 ns per key and head from L2 on the
+// development machine (docs/performance.md), the tiles' two products at ~150–200 GFLOP/s about 1.5–2.
 constexpr int64_t kQueryByQueryFactor = 3;
 
 // Sets the bits of tokens [begin, end) in the masks of `row` (masks: [key tile][rows]).
@@ -157,7 +159,7 @@ void attend_by_tiles(const Task& t, int64_t g, int64_t i0, int64_t queries, int6
 
 void selected_attention_tiled(const float* q, int64_t n, int64_t position0, const KvCache& cache,
                               int64_t layer, int64_t num_heads, int64_t heads_per_unit, float scale,
-                              PrefillSelection& selection, float* out) {
+                              PrefillSelection& selection, float* out, SelectedPrefillCounts* counts) {
   const int64_t dim = cache.shape().head_dim;
   const int64_t kv_heads = cache.shape().num_kv_heads;
   const int64_t group = num_heads / kv_heads;
@@ -165,8 +167,9 @@ void selected_attention_tiled(const float* q, int64_t n, int64_t position0, cons
   const int64_t query_tiles = (n + kQueryTile - 1) / kQueryTile;
   const int64_t tokens = position0 + n;
   const PackedHeads packed = packed_heads_buffers(kv_heads, tokens, dim);
+  int64_t tiled_tasks = 0, query_tasks = 0;
 
-#pragma omp parallel
+#pragma omp parallel reduction(+ : tiled_tasks, query_tasks)
   {
     thread_local ScratchFloats head_rows;  // per team thread, reused by later calls
     head_rows.resize(static_cast<size_t>(tokens * dim));
@@ -204,6 +207,7 @@ void selected_attention_tiled(const float* q, int64_t n, int64_t position0, cons
           for (int64_t u = 0; u < units; ++u) {
             s.one.clear();
             selection.select(i0 + qi, heads_per_unit == group ? g : g * group + u, s.one);
+            // Both paths see the selection cut to the query's causal range [0, visible).
             for (const TokenSpan& span : s.one) {
               const int64_t begin = std::max<int64_t>(span.start, 0);
               const int64_t end = std::min(span.start + span.count, visible);
@@ -211,19 +215,26 @@ void selected_attention_tiled(const float* q, int64_t n, int64_t position0, cons
               for (int64_t h = 0; h < heads_per_unit; ++h)
                 mark(begin, end, qi * group + u * heads_per_unit + h, rows, s.masks.data());
               selected += (end - begin) * heads_per_unit;
+              s.spans.push_back({begin, end - begin});
             }
-            s.spans.insert(s.spans.end(), s.one.begin(), s.one.end());
             s.span_begin.push_back(static_cast<int64_t>(s.spans.size()));
           }
         }
         int64_t masked = 0;  // the tokens the tiles would score
         for (const uint64_t m : s.masks) masked += m != 0 ? kKeyTile : 0;
-        if (selected * kQueryByQueryFactor < masked)
+        if (selected * kQueryByQueryFactor < masked) {
           attend_by_query(task, g, i0, queries, s, out);
-        else
+          query_tasks += 1;
+        } else {
           attend_by_tiles(task, g, i0, queries, key_tiles, s, out);
+          tiled_tasks += 1;
+        }
       }
     }
+  }
+  if (counts) {
+    counts->tiled_tasks += tiled_tasks;
+    counts->query_tasks += query_tasks;
   }
 }
 

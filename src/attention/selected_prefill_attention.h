@@ -22,10 +22,16 @@ namespace ratkv {
 class PrefillSelection {
  public:
   virtual ~PrefillSelection() = default;
-  // Spans (ascending, within pages, inside [0, position0 + i]) that query i of the block attends to for
-  // unit `unit`: the KV head when heads_per_unit is the GQA group, the query head when it is 1. Called
-  // concurrently from the threads of an OpenMP team (thread = omp_get_thread_num()).
+  // Spans (ascending, within pages; cut to [0, position0 + i] by the kernel) that query i of the block
+  // attends to for unit `unit`: the KV head when heads_per_unit is the GQA group, the query head when it
+  // is 1. Called concurrently from the threads of an OpenMP team (thread = omp_get_thread_num()).
   virtual void select(int64_t i, int64_t unit, std::vector<TokenSpan>& spans) = 0;
+};
+
+// How the tasks of a call ran (for tests and profiles).
+struct SelectedPrefillCounts {
+  int64_t tiled_tasks = 0;  // on the GEMM tiles
+  int64_t query_tasks = 0;  // query by query (scattered selections)
 };
 
 // q, out: [n, num_heads * head_dim]; query i sits at position position0 + i; the cache already holds the
@@ -33,6 +39,7 @@ class PrefillSelection {
 // selection per query head). Fixed tiling: results do not depend on the thread count.
 void selected_attention_tiled(const float* q, int64_t n, int64_t position0, const KvCache& cache,
                               int64_t layer, int64_t num_heads, int64_t heads_per_unit, float scale,
-                              PrefillSelection& selection, float* out);
+                              PrefillSelection& selection, float* out,
+                              SelectedPrefillCounts* counts = nullptr);
 
 }  // namespace ratkv

@@ -152,6 +152,7 @@ TEST(Kernels, MemoryScanMatchesRecurrence) {
     EXPECT_EQ(k2, k);
     EXPECT_EQ(v2, v);
     EXPECT_EQ(sk2, sk);
+    EXPECT_EQ(sv2, sv);
   }
 }
 

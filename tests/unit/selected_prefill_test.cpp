@@ -40,6 +40,21 @@ class RandomSelection final : public PrefillSelection {
   uint64_t seed_;
 };
 
+// StreamingLLM's shape: `sinks` initial tokens and the `window` most recent ones.
+class SinkAndWindow final : public PrefillSelection {
+ public:
+  SinkAndWindow(int64_t position0, int64_t page, int64_t sinks, int64_t window)
+      : position0_(position0), page_(page), sinks_(sinks), window_(window) {}
+  void select(int64_t i, int64_t, std::vector<TokenSpan>& spans) override {
+    const int64_t visible = position0_ + i + 1, recent = std::max(sinks_, visible - window_);
+    spans_of_range(0, std::min(sinks_, visible), page_, spans);
+    if (recent < visible) spans_of_range(recent, visible, page_, spans);
+  }
+
+ private:
+  int64_t position0_, page_, sinks_, window_;
+};
+
 // Everything visible: the dense causal prompt.
 class AllVisible final : public PrefillSelection {
  public:
@@ -90,8 +105,14 @@ TEST(SelectedPrefill, TilesAndQueryByQueryEqualOneSoftmaxPerQuery) {
           for (int64_t heads_per_unit : {group, int64_t{1}}) {
             RandomSelection selection(earlier, page, block, keep, 5);
             std::vector<float> out(q.size());
+            SelectedPrefillCounts counts;
             selected_attention_tiled(q.data(), n, earlier, *rc.cache, 0, heads, heads_per_unit, scale,
-                                     selection, out.data());
+                                     selection, out.data(), &counts);
+            // Block selections run on the tiles, scattered tokens query by query.
+            if (block == 1)
+              EXPECT_EQ(counts.tiled_tasks, 0);
+            else
+              EXPECT_EQ(counts.query_tasks, 0);
             for (int64_t i : {int64_t{0}, int64_t{1}, int64_t{63}, int64_t{64}, int64_t{130}, n - 1}) {
               for (int64_t h = 0; h < heads; ++h) {
                 const int64_t g = h / group;
@@ -106,6 +127,25 @@ TEST(SelectedPrefill, TilesAndQueryByQueryEqualOneSoftmaxPerQuery) {
       }
     }
   }
+}
+
+// Sinks and a sliding window (StreamingLLM's prompt) over a longer prompt, where the window spans several
+// key tiles: tiles for most tasks, each row one softmax over its tokens.
+TEST(SelectedPrefill, SinksAndWindowOnTheTiles) {
+  const int64_t heads = 4, kv_heads = 2, dim = 64, n = 700, page = 16;
+  RandomCache rc(1, kv_heads, dim, page, n, DType::BF16, 77, 1.0f);
+  const auto q = random_vector(static_cast<size_t>(n * heads * dim), 78, 1.5f);
+  SinkAndWindow selection(0, page, 4, 200);
+  std::vector<float> out(q.size());
+  SelectedPrefillCounts counts;
+  selected_attention_tiled(q.data(), n, 0, *rc.cache, 0, heads, 2, 0.125f, selection, out.data(), &counts);
+  EXPECT_GT(counts.tiled_tasks, counts.query_tasks);
+  for (int64_t i : {int64_t{3}, int64_t{150}, int64_t{201}, int64_t{450}, n - 1})
+    for (int64_t h = 0; h < heads; ++h) {
+      std::vector<TokenSpan> spans;
+      selection.select(i, h / 2, spans);
+      expect_softmax_over(rc, q, out, i, h, heads, h / 2, tokens_of(spans, page), 0.125f, 2e-5);
+    }
 }
 
 TEST(SelectedPrefill, EverythingSelectedIsTheDenseCausalPrompt) {

@@ -1,12 +1,14 @@
 #include "kernels/cpu/memory_scan.h"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cmath>
 
 namespace ratkv {
 
 namespace {
-constexpr int64_t kChunkChannels = 128;  // channels per task
+constexpr int64_t kChunkChannels = 128;  // channels per task at most
 constexpr int64_t kChunkRows = 32;       // rows whose gates are computed before they are scanned
 }  // namespace
 
@@ -17,10 +19,14 @@ void memory_scan(const float* gate_logits, float* k, float* v, int64_t n, int64_
   // column at a time, as this did before, read 4 bytes per row of 2 KB and took 2–3× longer. The gates
   // keep the C library's exp, and each element sees the same operations in the same order as in the scalar
   // recurrence (on this compiler the outputs were bit-identical to the column-by-column loop).
-  const int64_t chunks = (width + kChunkChannels - 1) / kChunkChannels;
+  // Narrower chunks (down to one 16-lane vector) when there are fewer chunks than threads; channels are
+  // independent, so the partition does not change any result.
+  const int64_t threads = omp_get_max_threads();
+  const int64_t chunk_channels = std::clamp<int64_t>((width / threads + 15) / 16 * 16, 16, kChunkChannels);
+  const int64_t chunks = (width + chunk_channels - 1) / chunk_channels;
 #pragma omp parallel for schedule(static) if (n * width > 65536)
   for (int64_t chunk = 0; chunk < chunks; ++chunk) {
-    const int64_t c0 = chunk * kChunkChannels, count = std::min(kChunkChannels, width - c0);
+    const int64_t c0 = chunk * chunk_channels, count = std::min(chunk_channels, width - c0);
     alignas(64) float hk[kChunkChannels], hv[kChunkChannels], gates[kChunkRows * kChunkChannels];
     std::copy_n(state_k + c0, count, hk);
     std::copy_n(state_v + c0, count, hv);
