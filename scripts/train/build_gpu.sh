@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/train/env.sh
-# The image lacks pcre2's headers: scripts/train/campaign_gpu.sh carries them in .gpu-deps.
+# The image lacks pcre2's headers: scripts/train/gpu_deps.sh puts them in .gpu-deps (carried with the call).
 [[ -d .gpu-deps/root/usr/include ]] && export CMAKE_INCLUDE_PATH=$PWD/.gpu-deps/root/usr/include
 generator=()
 command -v ninja >/dev/null && generator=(-G Ninja)

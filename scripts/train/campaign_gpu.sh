@@ -26,7 +26,8 @@
 # (the recipe that opens the memory from scratch); cptj-open starts the inserted gate at length 64.
 # Other subcommands: start | follow SECONDS | collect DIR N [GLOB] | queue K (internal).
 # Inputs (carried, git-ignored; scripts/train/carry_data.sh makes them): $CARRY/corpus.jsonl.xz,
-# $CARRY/tokenizer.model, $CARRY/niah_{1k,4k}.sft.xz, $CARRY/niah_check.tar.xz.
+# $CARRY/tokenizer.model, $CARRY/niah_{1k,4k}.sft.xz, $CARRY/niah_check.tar.xz; and .gpu-deps (the pcre2
+# header the image lacks; scripts/train/gpu_deps.sh makes it). A call carries both: carry [".gpu-deps", "out/carry"].
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/train/env.sh
