@@ -15,8 +15,7 @@ import collections
 import json
 import random
 
-LABELS = {"niah_single_1": "S-1", "niah_single_2": "S-2", "niah_single_3": "S-3", "niah_multikey_1": "MK-1",
-          "niah_multikey_2": "MK-2", "niah_multikey_3": "MK-3", "niah_multivalue": "MV", "niah_multiquery": "MQ"}
+from sparse_vs_dense import LABELS  # the task labels, shared with the other analysis tool
 
 
 def main():
