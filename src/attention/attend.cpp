@@ -290,27 +290,33 @@ void attend_partial(const float* q, int64_t heads, const TokenSpan* spans, int64
 #endif
 }
 
-void attend_group(const float* q, int64_t heads, const std::vector<TokenSpan>& spans, const KvCache& cache,
-                  int64_t layer, int64_t kv_head, float scale, float* out) {
-  const int64_t dim = cache.shape().head_dim;
-  // A group is at most a few heads: the running maxima and sums live on the stack when they fit.
+void attend_parts(const float* q, int64_t heads, std::span<const AttendPart> parts, int64_t layer,
+                  int64_t kv_head, float scale, float* out) {
+  const int64_t dim = parts.front().cache->shape().head_dim;
+  // A group is at most a few heads: the running maxima and sums live on the stack when they fit (no heap
+  // at decode).
   constexpr int64_t kStackHeads = 16;
-  float max_stack[kStackHeads], sum_stack[kStackHeads];
+  float stack[2 * kStackHeads];
   std::vector<float> heap;
-  float* max = max_stack;
-  float* sum = sum_stack;
+  float* max = stack;
   if (heads > kStackHeads) {
     heap.resize(static_cast<size_t>(2 * heads));
     max = heap.data();
-    sum = heap.data() + heads;
   }
+  float* sum = max + heads;
   attention_state_init(heads, dim, out, max, sum);
-  attend_partial(q, heads, spans.data(), static_cast<int64_t>(spans.size()), cache, layer, kv_head, scale,
-                 out, max, sum);
+  for (const AttendPart& part : parts)
+    attend_partial(q, heads, part.spans, part.num_spans, *part.cache, layer, kv_head, scale, out, max, sum);
   for (int64_t h = 0; h < heads; ++h) {
     const float inv = sum[h] > 0.0f ? 1.0f / sum[h] : 0.0f;  // an empty selection attends to nothing: 0
     for (int64_t d = 0; d < dim; ++d) out[h * dim + d] *= inv;
   }
+}
+
+void attend_group(const float* q, int64_t heads, const std::vector<TokenSpan>& spans, const KvCache& cache,
+                  int64_t layer, int64_t kv_head, float scale, float* out) {
+  const AttendPart part{&cache, spans.data(), static_cast<int64_t>(spans.size())};
+  attend_parts(q, heads, {&part, 1}, layer, kv_head, scale, out);
 }
 
 void attend(const float* q, const std::vector<TokenSpan>& spans, const KvCache& cache, int64_t layer,

@@ -8,6 +8,7 @@
 // splits long contexts across threads that way). attend_reference is the plain two-pass softmax they are
 // tested against (tests/unit/attention_test.cpp).
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "cache/kv_cache.h"
@@ -42,8 +43,21 @@ void attend_partial(const float* q, int64_t heads, const TokenSpan* spans, int64
 // reach, and every span starts a new stream.
 void prefetch_span(const KvCache& cache, int64_t layer, int64_t kv_head, const TokenSpan& span);
 
-// out[heads][head_dim] = Σ_j softmax_j(q_h · k_j · scale) v_j over the tokens of `spans`, for query heads
-// q[heads][head_dim] of KV head `kv_head`. attend is the one-head case.
+// Spans of one KV head's tokens in one cache: a part of a selection whose tokens do not all live in the
+// same cache (SnapKV's compacted prompt rows, then the sequence's later tokens).
+struct AttendPart {
+  const KvCache* cache = nullptr;
+  const TokenSpan* spans = nullptr;
+  int64_t num_spans = 0;
+};
+
+// out[heads][head_dim] = Σ_j softmax_j(q_h · k_j · scale) v_j over the tokens of every part, in order — one
+// softmax over all of them — for query heads q[heads][head_dim] of KV head `kv_head` (the same head index in
+// each part's cache). No token at all gives 0.
+void attend_parts(const float* q, int64_t heads, std::span<const AttendPart> parts, int64_t layer,
+                  int64_t kv_head, float scale, float* out);
+
+// attend_parts over the tokens of `spans` in `cache`. attend is the one-head case.
 void attend_group(const float* q, int64_t heads, const std::vector<TokenSpan>& spans, const KvCache& cache,
                   int64_t layer, int64_t kv_head, float scale, float* out);
 void attend(const float* q, const std::vector<TokenSpan>& spans, const KvCache& cache, int64_t layer,

@@ -20,30 +20,49 @@ constexpr int64_t kTiledAttentionMinTokens = 8;  // as the model's dense path
 void attend_compacted(const float* q, int64_t heads, const CompactedPrompt& compact,
                       const std::vector<TokenSpan>& spans, const KvCache& cache, int64_t layer,
                       int64_t kv_head, float scale, std::vector<TokenSpan>& run, float* out) {
-  const int64_t dim = cache.shape().head_dim;
-  // A group is a few heads: the running maxima and sums live on the stack when they fit (no heap at decode).
-  constexpr int64_t kStackHeads = 16;
-  float stack[2 * kStackHeads];
-  std::vector<float> heap;
-  float* max = stack;
-  if (heads > kStackHeads) {
-    heap.resize(static_cast<size_t>(2 * heads));
-    max = heap.data();
-  }
-  float* sum = max + heads;
-  attention_state_init(heads, dim, out, max, sum);
   run.clear();
   append_range_spans(*compact.cache, 0, compact.kept, run);
-  attend_partial(q, heads, run.data(), static_cast<int64_t>(run.size()), *compact.cache, layer, kv_head,
-                 scale, out, max, sum);
   const auto tail = std::find_if(spans.begin(), spans.end(),
                                  [&](const TokenSpan& s) { return s.start >= compact.prompt_end; });
-  attend_partial(q, heads, spans.data() + (tail - spans.begin()), spans.end() - tail, cache, layer, kv_head,
-                 scale, out, max, sum);
-  for (int64_t h = 0; h < heads; ++h) {
-    const float inv = 1.0f / sum[h];
-    for (int64_t d = 0; d < dim; ++d) out[h * dim + d] *= inv;
+  const AttendPart parts[] = {{compact.cache, run.data(), static_cast<int64_t>(run.size())},
+                              {&cache, spans.data() + (tail - spans.begin()), spans.end() - tail}};
+  attend_parts(q, heads, parts, layer, kv_head, scale, out);
+}
+
+// Which heads selection unit u stands for: a KV head and its GQA group, or one query head
+// (per_query_head) and its KV head.
+struct Unit {
+  int64_t kv_head, first_head, heads;
+};
+Unit unit_of(const SparseConfig& config, const SelectorShape& shape, int64_t u) {
+  const int64_t group = shape.num_heads / shape.num_kv_heads;
+  return config.per_query_head ? Unit{u / group, u, 1} : Unit{u, u * group, group};
+}
+
+// The selection of unit u for the query row q_row [num_heads][head_dim] at `position`, into spans. A
+// budget that covers every visible token is a dense step (true): the whole context, the selector not
+// asked — the same rule at prefill and decode.
+bool select_unit(const Selector& selector, const SparseConfig& config, const SelectorShape& shape,
+                 const KvCache& cache, int64_t layer, const float* q_row, int64_t position, int64_t u,
+                 float scale, SelectScratch& scratch, std::vector<TokenSpan>& spans) {
+  const int64_t visible = position + 1, budget = config.budget.resolve(visible);
+  if (selector.uses_budget() && budget >= visible) {
+    spans.clear();
+    spans_of_range(0, visible, shape.page_size, spans);
+    return true;
   }
+  const Unit unit = unit_of(config, shape, u);
+  const SelectRequest r{.cache = &cache,
+                        .layer = layer,
+                        .kv_head = unit.kv_head,
+                        .unit = u,
+                        .queries = q_row + unit.first_head * shape.head_dim,
+                        .num_queries = unit.heads,
+                        .position = position,
+                        .budget = budget,
+                        .scale = scale};
+  selector.select(r, scratch, spans);
+  return false;
 }
 }  // namespace
 
@@ -60,6 +79,12 @@ SparseAttention::SparseAttention(const SparseConfig& config, const SelectorShape
 void SparseAttention::reset() {
   selector_->reset();
   counters_ = {};
+}
+
+void SparseAttention::fit_scratch_to_threads() {
+  if (static_cast<int>(scratch_.size()) >= omp_get_max_threads()) return;
+  scratch_.resize(static_cast<size_t>(omp_get_max_threads()));
+  spans_.resize(scratch_.size());
 }
 
 SelectScratch& SparseAttention::scratch(int thread) {
@@ -128,27 +153,8 @@ class SelectorPrefill final : public PrefillSelection {
         scale_(scale) {}
 
   void select(int64_t i, int64_t unit, std::vector<TokenSpan>& spans) override {
-    const int64_t position = position0_ + i, visible = position + 1;
-    const int64_t budget = config_.budget.resolve(visible);
-    if (selector_.uses_budget() && budget >= visible) {
-      spans_of_range(0, visible, shape_.page_size, spans);
-      return;
-    }
-    const int64_t group = shape_.num_heads / shape_.num_kv_heads;
-    const bool per_head = config_.per_query_head;
-    const int64_t kv_head = per_head ? unit / group : unit;
-    const int64_t first_head = per_head ? unit : unit * group;
-    const SelectRequest r{&cache_,
-                          layer_,
-                          kv_head,
-                          unit,
-                          q_ + (i * shape_.num_heads + first_head) * shape_.head_dim,
-                          per_head ? 1 : group,
-                          position,
-                          budget,
-                          scale_};
-    SelectScratch& s = scratch_[static_cast<size_t>(omp_get_thread_num())];
-    selector_.select(r, s, spans);
+    select_unit(selector_, config_, shape_, cache_, layer_, q_ + i * shape_.num_heads * shape_.head_dim,
+                position0_ + i, unit, scale_, scratch_[static_cast<size_t>(omp_get_thread_num())], spans);
   }
 
  private:
@@ -166,10 +172,7 @@ class SelectorPrefill final : public PrefillSelection {
 
 void SparseAttention::selected_prefill(int64_t layer, const float* q, int64_t n, int64_t position0,
                                        const KvCache& cache, float scale, float* out) {
-  if (static_cast<int>(scratch_.size()) < omp_get_max_threads()) {
-    scratch_.resize(static_cast<size_t>(omp_get_max_threads()));
-    spans_.resize(scratch_.size());
-  }
+  fit_scratch_to_threads();
   SelectorPrefill selection(*selector_, config_, shape_, scratch_, layer, q, position0, cache, scale);
   const int64_t heads_per_unit = config_.per_query_head ? 1 : shape_.num_heads / shape_.num_kv_heads;
   selected_attention_tiled(q, n, position0, cache, layer, shape_.num_heads, heads_per_unit, scale, selection,
@@ -197,10 +200,7 @@ void SparseAttention::selected(int64_t layer, const float* q, int64_t n, int64_t
   const int64_t heads_per_unit = per_head ? 1 : group;
   const int64_t kv_token_bytes = 2 * dim * static_cast<int64_t>(dtype_size(cache.shape().dtype));
   const bool observe = observer_ != nullptr && n == 1;
-  if (static_cast<int>(scratch_.size()) < omp_get_max_threads()) {
-    scratch_.resize(static_cast<size_t>(omp_get_max_threads()));
-    spans_.resize(scratch_.size());
-  }
+  fit_scratch_to_threads();
   // A selector's compacted copy of the kept prompt tokens (SnapKV), read at decode instead of the pages.
   const CompactedPrompt compact = n == 1 ? selector_->compacted(layer) : CompactedPrompt{};
   if (compact.cache && compact_runs_.size() < scratch_.size()) compact_runs_.resize(scratch_.size());
@@ -215,20 +215,14 @@ void SparseAttention::selected(int64_t layer, const float* q, int64_t n, int64_t
     const int thread = omp_get_thread_num();
     SelectScratch& s = scratch(thread);
     std::vector<TokenSpan>& spans = spans_[static_cast<size_t>(thread)];
-    const int64_t position = position0 + i, visible = position + 1;
-    const int64_t first_head = u * heads_per_unit;
-    const int64_t kv_head = per_head ? u / group : u;
-    const float* unit_q = q + (i * heads + first_head) * dim;
-    const int64_t budget = config_.budget.resolve(visible);
-    const bool dense_step = selector_->uses_budget() && budget >= visible;
-    if (dense_step) {
-      spans.clear();
-      spans_of_range(0, visible, shape_.page_size, spans);
-    } else {
-      const SelectRequest r{&cache, layer, kv_head, u, unit_q, heads_per_unit, position, budget, scale};
-      s.metadata_bytes = 0;
-      const double start = omp_get_wtime();
-      selector_->select(r, s, spans);
+    const int64_t position = position0 + i;
+    const Unit unit = unit_of(config_, shape_, u);
+    const int64_t first_head = unit.first_head, kv_head = unit.kv_head;
+    s.metadata_bytes = 0;
+    const double start = omp_get_wtime();
+    const bool dense_step = select_unit(*selector_, config_, shape_, cache, layer, q + i * heads * dim,
+                                        position, u, scale, s, spans);
+    if (!dense_step) {
       select_seconds += omp_get_wtime() - start;
       metadata_bytes += static_cast<double>(s.metadata_bytes);
     }

@@ -81,6 +81,9 @@ class SparseAttention {
                         float scale, float* out);
   void report_dense(int64_t layer, const float* q, int64_t position, const KvCache& cache, float scale);
   SelectScratch& scratch(int thread);
+  // One scratch and span list per thread of the team about to run (the thread count can grow after
+  // construction, e.g. `-t` set later).
+  void fit_scratch_to_threads();
 
   SparseConfig config_;
   SelectorShape shape_;
