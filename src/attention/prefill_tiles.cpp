@@ -70,83 +70,72 @@ PackedHeads packed_heads_buffers(int64_t kv_heads, int64_t tokens, int64_t dim) 
   return {keys.data(), values.data(), ks, vs};
 }
 
-float row_maximum(const float* s, int64_t visible) {
+namespace {
+// The row kernels below, once for both kinds of row: lanes_at(j) is the 16-bit mask of the scores among
+// s[j, j + 16) that take part (a visible prefix, or a tile's selection).
+template <class LanesAt>
+float maximum_of_lanes(const float* s, int64_t count, LanesAt lanes_at) {
   float best = -std::numeric_limits<float>::infinity();
-  int64_t j = 0;
 #if defined(__AVX512F__)
   __m512 v = _mm512_set1_ps(best);
-  for (; j + 16 <= visible; j += 16) v = _mm512_max_ps(v, _mm512_loadu_ps(s + j));
+  for (int64_t j = 0; j < count; j += 16) {
+    const __mmask16 lanes = lanes_at(j);
+    v = _mm512_mask_max_ps(v, lanes, v, _mm512_maskz_loadu_ps(lanes, s + j));
+  }
   best = _mm512_reduce_max_ps(v);
+#else
+  for (int64_t j = 0; j < count; ++j)
+    if (lanes_at(j - j % 16) >> (j % 16) & 1) best = std::max(best, s[j]);
 #endif
-  for (; j < visible; ++j) best = std::max(best, s[j]);
   return best;
 }
 
 // The exps are the vector exp of the decode kernels (kernels/cpu/simd.h, within 2 ulp of std::exp): this
 // loop runs once per score of the prompt, T²/2 per head and layer, and a scalar std::exp here was most of
-// the prefill's attention time.
-float exponentiate_row(float* s, int64_t visible, int64_t count, float max) {
-  float sum = 0.0f;
-  int64_t j = 0;
-#if defined(__AVX512F__)
-  const __m512 shift = _mm512_set1_ps(max);
-  __m512 total = _mm512_setzero_ps();
-  for (; j < visible; j += 16) {
-    const __mmask16 mask = simd::lanes(visible - j);
-    const __m512 e = simd::exp_f32x16(_mm512_sub_ps(_mm512_maskz_loadu_ps(mask, s + j), shift));
-    const __m512 kept = _mm512_maskz_mov_ps(mask, e);
-    _mm512_mask_storeu_ps(s + j, mask, kept);
-    total = _mm512_add_ps(total, kept);
-  }
-  sum = _mm512_reduce_add_ps(total);
-  j = visible;
-#else
-  for (; j < visible; ++j) {
-    s[j] = std::exp(s[j] - max);
-    sum += s[j];
-  }
-#endif
-  for (; j < count; ++j) s[j] = 0.0f;
-  return sum;
-}
-
-float row_maximum_masked(const float* s, uint64_t mask) {
-  float best = -std::numeric_limits<float>::infinity();
-#if defined(__AVX512F__)
-  __m512 v = _mm512_set1_ps(best);
-  for (int64_t j = 0; j < 64 && (mask >> j) != 0; j += 16) {
-    const auto lanes = static_cast<__mmask16>(mask >> j);
-    v = _mm512_mask_max_ps(v, lanes, v, _mm512_maskz_loadu_ps(lanes, s + j));
-  }
-  best = _mm512_reduce_max_ps(v);
-#else
-  for (int64_t j = 0; j < 64; ++j)
-    if (mask >> j & 1) best = std::max(best, s[j]);
-#endif
-  return best;
-}
-
-float exponentiate_masked(float* s, uint64_t mask, int64_t count, float max) {
+// the prefill's attention time. Scores outside the lanes become 0.
+template <class LanesAt>
+float exponentiate_lanes(float* s, int64_t count, float max, LanesAt lanes_at) {
   float sum = 0.0f;
 #if defined(__AVX512F__)
   const __m512 shift = _mm512_set1_ps(max);
   __m512 total = _mm512_setzero_ps();
   for (int64_t j = 0; j < count; j += 16) {
-    const auto selected = static_cast<__mmask16>(mask >> j);
-    const __mmask16 stored = simd::lanes(count - j);
+    const __mmask16 selected = lanes_at(j);
     const __m512 e = simd::exp_f32x16(_mm512_sub_ps(_mm512_maskz_loadu_ps(selected, s + j), shift));
     const __m512 kept = _mm512_maskz_mov_ps(selected, e);
-    _mm512_mask_storeu_ps(s + j, stored, kept);
+    _mm512_mask_storeu_ps(s + j, simd::lanes(count - j), kept);
     total = _mm512_add_ps(total, kept);
   }
   sum = _mm512_reduce_add_ps(total);
 #else
   for (int64_t j = 0; j < count; ++j) {
-    s[j] = mask >> j & 1 ? std::exp(s[j] - max) : 0.0f;
+    s[j] = lanes_at(j - j % 16) >> (j % 16) & 1 ? std::exp(s[j] - max) : 0.0f;
     sum += s[j];
   }
 #endif
   return sum;
+}
+
+// The first `visible` of sixteen lanes starting at j.
+inline uint16_t prefix_lanes(int64_t visible, int64_t j) {
+  return j >= visible ? 0 : visible - j >= 16 ? 0xffff : static_cast<uint16_t>((1u << (visible - j)) - 1);
+}
+}  // namespace
+
+float row_maximum(const float* s, int64_t visible) {
+  return maximum_of_lanes(s, visible, [&](int64_t j) { return prefix_lanes(visible, j); });
+}
+
+float exponentiate_row(float* s, int64_t visible, int64_t count, float max) {
+  return exponentiate_lanes(s, count, max, [&](int64_t j) { return prefix_lanes(visible, j); });
+}
+
+float row_maximum_masked(const float* s, uint64_t mask) {
+  return maximum_of_lanes(s, 64, [&](int64_t j) { return static_cast<uint16_t>(mask >> j); });
+}
+
+float exponentiate_masked(float* s, uint64_t mask, int64_t count, float max) {
+  return exponentiate_lanes(s, count, max, [&](int64_t j) { return static_cast<uint16_t>(mask >> j); });
 }
 
 }  // namespace ratkv::prefill_tiles
