@@ -146,6 +146,16 @@ void bind_ratplus_layer(Binder& b, const ModelConfig& c, int64_t i, LayerWeights
   lw.ffn_down.weight = b.matrix(f + "fc2.weight", d, c.intermediate_size);
 }
 
+// The output head under the family's tensor name. A tied head is the embedding; a saved copy of it (RAT+
+// checkpoints keep one) is accepted, checked for shape and ignored.
+void bind_head(Binder& b, const ModelConfig& c, const std::string& name, ModelWeights& w) {
+  if (c.tie_word_embeddings) {
+    if (b.has(name)) b.tensor(name, {c.vocab_size, c.hidden_size});
+    w.lm_head = w.embedding;
+  } else {
+    w.lm_head = b.matrix(name, c.vocab_size, c.hidden_size);
+  }
+}
 }  // namespace
 
 ModelWeights bind_weights(const ModelDirectory& dir) {
@@ -157,23 +167,12 @@ ModelWeights bind_weights(const ModelDirectory& dir) {
     w.embedding = b.matrix("embedding.wte.weight", c.vocab_size, c.hidden_size);
     w.final_norm = b.vector("backbone.ln.weight", c.hidden_size);
     for (int64_t i = 0; i < c.num_layers; ++i) bind_ratplus_layer(b, c, i, w.layers[static_cast<size_t>(i)]);
-    // RAT+ ties the head to the embedding; a saved copy of the head is accepted and ignored when tied.
-    if (c.tie_word_embeddings) {
-      if (b.has("head.lm_head.weight")) b.tensor("head.lm_head.weight", {c.vocab_size, c.hidden_size});
-      w.lm_head = w.embedding;
-    } else {
-      w.lm_head = b.matrix("head.lm_head.weight", c.vocab_size, c.hidden_size);
-    }
+    bind_head(b, c, "head.lm_head.weight", w);
   } else {
     w.embedding = b.matrix("model.embed_tokens.weight", c.vocab_size, c.hidden_size);
     w.final_norm = b.vector("model.norm.weight", c.hidden_size);
     for (int64_t i = 0; i < c.num_layers; ++i) bind_hf_layer(b, c, i, w.layers[static_cast<size_t>(i)]);
-    if (c.tie_word_embeddings) {
-      if (b.has("lm_head.weight")) b.tensor("lm_head.weight", {c.vocab_size, c.hidden_size});
-      w.lm_head = w.embedding;
-    } else {
-      w.lm_head = b.matrix("lm_head.weight", c.vocab_size, c.hidden_size);
-    }
+    bind_head(b, c, "lm_head.weight", w);
   }
   b.check_all_used();
   w.dtype = w.embedding.dtype;
