@@ -101,6 +101,10 @@ float exponentiate_lanes(float* s, int64_t count, float max, LanesAt lanes_at) {
   __m512 total = _mm512_setzero_ps();
   for (int64_t j = 0; j < count; j += 16) {
     const __mmask16 selected = lanes_at(j);
+    if (selected == 0) {  // past the visible prefix, or a selection's gap: zeros, no exp
+      _mm512_mask_storeu_ps(s + j, simd::lanes(count - j), _mm512_setzero_ps());
+      continue;
+    }
     const __m512 e = simd::exp_f32x16(_mm512_sub_ps(_mm512_maskz_loadu_ps(selected, s + j), shift));
     const __m512 kept = _mm512_maskz_mov_ps(selected, e);
     _mm512_mask_storeu_ps(s + j, simd::lanes(count - j), kept);

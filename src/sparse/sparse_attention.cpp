@@ -38,20 +38,22 @@ Unit unit_of(const SparseConfig& config, const SelectorShape& shape, int64_t u) 
   const int64_t group = shape.num_heads / shape.num_kv_heads;
   return config.per_query_head ? Unit{u / group, u, 1} : Unit{u, u * group, group};
 }
+int64_t unit_count(const SparseConfig& config, const SelectorShape& shape) {
+  return config.per_query_head ? shape.num_heads : shape.num_kv_heads;
+}
 
-// The selection of unit u for the query row q_row [num_heads][head_dim] at `position`, into spans. A
-// budget that covers every visible token is a dense step (true): the whole context, the selector not
-// asked — the same rule at prefill and decode.
+// The selection of unit u (= unit_of(config, shape, u)) for the query row q_row [num_heads][head_dim] at
+// `position`, into spans. A budget that covers every visible token is a dense step (true): the whole
+// context, the selector not asked — the same rule at prefill and decode.
 bool select_unit(const Selector& selector, const SparseConfig& config, const SelectorShape& shape,
                  const KvCache& cache, int64_t layer, const float* q_row, int64_t position, int64_t u,
-                 float scale, SelectScratch& scratch, std::vector<TokenSpan>& spans) {
+                 const Unit& unit, float scale, SelectScratch& scratch, std::vector<TokenSpan>& spans) {
   const int64_t visible = position + 1, budget = config.budget.resolve(visible);
   if (selector.uses_budget() && budget >= visible) {
     spans.clear();
     spans_of_range(0, visible, shape.page_size, spans);
     return true;
   }
-  const Unit unit = unit_of(config, shape, u);
   const SelectRequest r{.cache = &cache,
                         .layer = layer,
                         .kv_head = unit.kv_head,
@@ -154,7 +156,8 @@ class SelectorPrefill final : public PrefillSelection {
 
   void select(int64_t i, int64_t unit, std::vector<TokenSpan>& spans) override {
     select_unit(selector_, config_, shape_, cache_, layer_, q_ + i * shape_.num_heads * shape_.head_dim,
-                position0_ + i, unit, scale_, scratch_[static_cast<size_t>(omp_get_thread_num())], spans);
+                position0_ + i, unit, unit_of(config_, shape_, unit), scale_,
+                scratch_[static_cast<size_t>(omp_get_thread_num())], spans);
   }
 
  private:
@@ -174,7 +177,7 @@ void SparseAttention::selected_prefill(int64_t layer, const float* q, int64_t n,
                                        const KvCache& cache, float scale, float* out) {
   fit_scratch_to_threads();
   SelectorPrefill selection(*selector_, config_, shape_, scratch_, layer, q, position0, cache, scale);
-  const int64_t heads_per_unit = config_.per_query_head ? 1 : shape_.num_heads / shape_.num_kv_heads;
+  const int64_t heads_per_unit = unit_of(config_, shape_, 0).heads;
   selected_attention_tiled(q, n, position0, cache, layer, shape_.num_heads, heads_per_unit, scale, selection,
                            out);
 }
@@ -194,10 +197,7 @@ void SparseAttention::report_dense(int64_t layer, const float* q, int64_t positi
 void SparseAttention::selected(int64_t layer, const float* q, int64_t n, int64_t position0,
                                const KvCache& cache, float scale, float* out) {
   const int64_t dim = shape_.head_dim, heads = shape_.num_heads;
-  const int64_t group = heads / shape_.num_kv_heads;
-  const bool per_head = config_.per_query_head;
-  const int64_t units = per_head ? heads : shape_.num_kv_heads;
-  const int64_t heads_per_unit = per_head ? 1 : group;
+  const int64_t units = unit_count(config_, shape_);
   const int64_t kv_token_bytes = 2 * dim * static_cast<int64_t>(dtype_size(cache.shape().dtype));
   const bool observe = observer_ != nullptr && n == 1;
   fit_scratch_to_threads();
@@ -217,11 +217,11 @@ void SparseAttention::selected(int64_t layer, const float* q, int64_t n, int64_t
     std::vector<TokenSpan>& spans = spans_[static_cast<size_t>(thread)];
     const int64_t position = position0 + i;
     const Unit unit = unit_of(config_, shape_, u);
-    const int64_t first_head = unit.first_head, kv_head = unit.kv_head;
+    const int64_t first_head = unit.first_head, kv_head = unit.kv_head, heads_per_unit = unit.heads;
     s.metadata_bytes = 0;
     const double start = omp_get_wtime();
     const bool dense_step = select_unit(*selector_, config_, shape_, cache, layer, q + i * heads * dim,
-                                        position, u, scale, s, spans);
+                                        position, u, unit, scale, s, spans);
     if (!dense_step) {
       select_seconds += omp_get_wtime() - start;
       metadata_bytes += static_cast<double>(s.metadata_bytes);
