@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds ratkv, ratkv-train and the trainer tests against the GPU image's libtorch (CUDA kernels for
-# H100, sm_90). ~5 minutes on 16 cores (ratkv alone, TARGETS=ratkv: about one). Needs the Debian packages of scripts/setup.sh --train (for
-# nlohmann-json, sentencepiece, gtest, openblas; libtorch-dev itself is not used here).
+# H100, sm_90). ~5 minutes on 16 cores (ratkv alone, TARGETS=ratkv: about one). Needs the Debian
+# packages of scripts/setup.sh --train (for nlohmann-json, sentencepiece, gtest, openblas; libtorch-dev
+# itself is not used here).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/train/env.sh
