@@ -7,6 +7,7 @@
 
 #include "base/error.h"
 #include "base/huge_pages.h"
+#include "kernels/cpu/simd.h"
 
 namespace ratkv {
 
@@ -134,10 +135,37 @@ float* KvCache::sum_data(int64_t layer, int32_t page, int64_t head) {
 }
 
 // k: [num_kv_heads * head_dim] f32 of the token just stored in `slot`. The metadata is computed from the
-// values as stored (rounded to the cache dtype), so the bound holds exactly for what attention reads.
+// values as stored (rounded to the cache dtype), so the bound holds exactly for what attention reads. The
+// vector path reads those stored values back from the page; both paths keep each sum in token order, and
+// min/max take the stored value only when strictly below/above (as _mm512_min_ps/_mm512_max_ps do), so
+// they agree bit for bit.
 void KvCache::update_metadata(int64_t layer, int32_t page, int64_t slot, const float* k) {
   const int64_t dim = shape_.head_dim;
   const DType dtype = shape_.dtype;
+#if defined(__AVX512F__)
+  const int64_t elem = static_cast<int64_t>(dtype_size(dtype));
+  const uint8_t* page_bytes = page_data(layer, page);
+  for (int64_t h = 0; h < shape_.num_kv_heads; ++h) {
+    uint8_t* min = min_max_data(layer, page, h);
+    uint8_t* max = min + dim * elem;
+    float* sum = sum_data(layer, page, h);
+    const uint8_t* key = page_bytes + (2 * h * shape_.page_size + slot) * dim * elem;
+    for (int64_t d = 0; d < dim; d += 16) {
+      const __mmask16 mask = simd::lanes(dim - d);
+      const __m512 stored = simd::load_f32x16(key + d * elem, dtype, mask);
+      __m512 low = stored, high = stored, total = stored;
+      if (slot != 0) {
+        low = _mm512_min_ps(stored, simd::load_f32x16(min + d * elem, dtype, mask));
+        high = _mm512_max_ps(stored, simd::load_f32x16(max + d * elem, dtype, mask));
+        total = _mm512_add_ps(_mm512_maskz_loadu_ps(mask, sum + d), stored);
+      }
+      simd::store_exact_f32x16(min + d * elem, dtype, mask, low);
+      simd::store_exact_f32x16(max + d * elem, dtype, mask, high);
+      _mm512_mask_storeu_ps(sum + d, mask, total);
+    }
+  }
+  (void)k;
+#else
   for (int64_t h = 0; h < shape_.num_kv_heads; ++h) {
     uint8_t* min_max = min_max_data(layer, page, h);
     float* sum = sum_data(layer, page, h);
@@ -156,6 +184,7 @@ void KvCache::update_metadata(int64_t layer, int32_t page, int64_t slot, const f
       }
     }
   }
+#endif
 }
 
 int64_t KvCache::page_tokens(int64_t layer, int64_t page) const {

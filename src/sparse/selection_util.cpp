@@ -1,6 +1,7 @@
 #include "sparse/selection_util.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <limits>
 
@@ -207,12 +208,27 @@ float moba_block_score(const float* q, int64_t num_queries, const KvCache& cache
                            mean.data());
 }
 
+bool is_power_of_two_scale(float inv_block) {
+  int exponent = 0;
+  return inv_block > 0.0f && std::frexp(inv_block, &exponent) == 0.5f;
+}
+
 void moba_block_scores(const float* q, int64_t num_queries, const KvCache& cache, int64_t layer,
                        int64_t kv_head, int64_t pages_per_block, float inv_block, int64_t b0, int64_t b1,
                        std::vector<float>& means, float* out) {
+  moba_block_scores(q, num_queries, cache, layer, kv_head, pages_per_block, inv_block, b0, b1, means, out,
+                    is_power_of_two_scale(inv_block) ? MobaScaling::kScores : MobaScaling::kMeans);
+}
+
+void moba_block_scores(const float* q, int64_t num_queries, const KvCache& cache, int64_t layer,
+                       int64_t kv_head, int64_t pages_per_block, float inv_block, int64_t b0, int64_t b1,
+                       std::vector<float>& means, float* out, MobaScaling scaling) {
 #if defined(__AVX512F__)
   const int64_t dim = cache.shape().head_dim;
   means.resize(static_cast<size_t>(16 * dim));
+  const bool scale_means = scaling == MobaScaling::kMeans;
+  // One-page blocks scaled at the end need no mean at all: their rows are the cache's sums, read in place.
+  const bool in_place = !scale_means && pages_per_block == 1;
   const __m512 scale = _mm512_set1_ps(inv_block);
   for (int64_t b = b0; b < b1; b += 16) {
     const int64_t count = std::min<int64_t>(16, b1 - b);
@@ -221,16 +237,23 @@ void moba_block_scores(const float* q, int64_t num_queries, const KvCache& cache
       const char* sum = reinterpret_cast<const char*>(cache.key_sum(layer, p, kv_head));
       for (int64_t at = 0; at < dim * 4; at += 64) __builtin_prefetch(sum + at, 0, 3);
     }
-    // means[k][dim]: block b + k's mean key, summed page by page in order (as moba_block_score).
+    // rows[k]: block b + k's key sum (scaled to its mean with kMeans), summed page by page in order (as
+    // moba_block_score).
+    const float* rows[16];
     for (int64_t k = 0; k < count; ++k) {
-      float* mean = means.data() + k * dim;
+      if (in_place) {
+        rows[k] = cache.key_sum(layer, b + k, kv_head);
+        continue;
+      }
+      float* row = means.data() + k * dim;
       for (int64_t i = 0; i < dim; i += 16) {
         const __mmask16 mask = simd::lanes(dim - i);
         __m512 acc = _mm512_setzero_ps();
         for (int64_t p = (b + k) * pages_per_block; p < (b + k + 1) * pages_per_block; ++p)
           acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(mask, cache.key_sum(layer, p, kv_head) + i));
-        _mm512_mask_storeu_ps(mean + i, mask, _mm512_mul_ps(acc, scale));
+        _mm512_mask_storeu_ps(row + i, mask, scale_means ? _mm512_mul_ps(acc, scale) : acc);
       }
+      rows[k] = row;
     }
     __m512 best = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
     for (int64_t qi = 0; qi < num_queries; ++qi) {
@@ -245,7 +268,7 @@ void moba_block_scores(const float* q, int64_t num_queries, const KvCache& cache
           for (int64_t i = 0; i < dim; i += 16) {
             const __mmask16 mask = simd::lanes(dim - i);
             a[j] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, query + i),
-                                   _mm512_maskz_loadu_ps(mask, means.data() + k * dim + i), a[j]);
+                                   _mm512_maskz_loadu_ps(mask, rows[k] + i), a[j]);
           }
         }
         lane_sums[g] = simd::sum4_by_lane(a[0], a[1], a[2], a[3]);
@@ -253,9 +276,11 @@ void moba_block_scores(const float* q, int64_t num_queries, const KvCache& cache
       best =
           _mm512_max_ps(best, simd::sum16_from_lanes(lane_sums[0], lane_sums[1], lane_sums[2], lane_sums[3]));
     }
-    _mm512_mask_storeu_ps(out + (b - b0), simd::lanes(count), best);
+    _mm512_mask_storeu_ps(out + (b - b0), simd::lanes(count),
+                          scale_means ? best : _mm512_mul_ps(best, scale));
   }
 #else
+  (void)scaling;
   means.resize(static_cast<size_t>(cache.shape().head_dim));
   for (int64_t b = b0; b < b1; ++b)
     out[b - b0] =

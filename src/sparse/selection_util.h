@@ -71,9 +71,21 @@ void quest_bounds(const float* q, int64_t num_queries, const KvCache& cache, int
 // queries q[num_queries][head_dim]: out[b − b0]. `means` is scratch (resized to 16 × head_dim). With
 // AVX-512 sixteen blocks share one transpose-and-add tree (as quest_bounds); the portable path is the
 // plain definition. The two differ by f32 summation order only (tested against moba_block_score).
+//
+// Where 1/block is applied: kMeans scales each block's key sum to its mean before the dot products (any
+// block size); kScores scales the final scores instead, and for one-page blocks reads the sums in place
+// with no mean built. For a power-of-two block the two give the same bits: f32 scaling by a power of two
+// commutes with every rounding below (products, fused adds, the tree, the max) while results stay normal
+// (|values| above 2^-126 / inv_block: key sums far from 1e-36), so the default picks kScores there.
+enum class MobaScaling { kMeans, kScores };
 void moba_block_scores(const float* q, int64_t num_queries, const KvCache& cache, int64_t layer,
                        int64_t kv_head, int64_t pages_per_block, float inv_block, int64_t b0, int64_t b1,
                        std::vector<float>& means, float* out);
+void moba_block_scores(const float* q, int64_t num_queries, const KvCache& cache, int64_t layer,
+                       int64_t kv_head, int64_t pages_per_block, float inv_block, int64_t b0, int64_t b1,
+                       std::vector<float>& means, float* out, MobaScaling scaling);
+// True when inv_block = 2^-k (a power-of-two block size), where MobaScaling::kScores is exact.
+bool is_power_of_two_scale(float inv_block);
 // The plain definition for one block: the reference of moba_block_scores.
 float moba_block_score(const float* q, int64_t num_queries, const KvCache& cache, int64_t layer,
                        int64_t kv_head, int64_t pages_per_block, float inv_block, int64_t block);

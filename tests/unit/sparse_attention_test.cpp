@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "attention/attend.h"
 #include "base/error.h"
@@ -32,7 +33,7 @@ TEST(SparseCache, PageMetadataIsMinMaxAndSumOfStoredKeys) {
             const float* sum = cache.key_sum(l, p, h);
             for (int64_t d = 0; d < dim; ++d) {
               float lo = INFINITY, hi = -INFINITY;
-              double s = 0;
+              float s = 0;  // f32, in token order: the cache's running sum, bit for bit
               for (int64_t j = p * page; j < std::min(tokens, (p + 1) * page); ++j) {
                 lo = std::min(lo, rc.key(l, h, j)[d]);
                 hi = std::max(hi, rc.key(l, h, j)[d]);
@@ -40,7 +41,7 @@ TEST(SparseCache, PageMetadataIsMinMaxAndSumOfStoredKeys) {
               }
               ASSERT_EQ(load_as_f32(mm, static_cast<size_t>(d), dtype), lo);
               ASSERT_EQ(load_as_f32(mm, static_cast<size_t>(dim + d), dtype), hi);
-              ASSERT_NEAR(sum[d], s, 1e-4 * (1 + std::fabs(s)));
+              ASSERT_EQ(sum[d], s);
             }
           }
     }
@@ -138,6 +139,41 @@ TEST(SparseMoba, BatchedBlockScoresEqualPlainDefinition) {
                 << "dim " << dim << " pages/block " << pages_per_block << " block " << b << " queries "
                 << queries;
           }
+        }
+      }
+    }
+  }
+}
+
+// For power-of-two blocks the scores scaled at the end (one-page blocks read in place) carry the same bits
+// as the ones built from scaled means; the default takes that path exactly when 1/block is a power of two.
+TEST(SparseMoba, ScalingTheScoresEqualsScalingTheMeansBitForBit) {
+  EXPECT_TRUE(is_power_of_two_scale(1.0f / 64));
+  EXPECT_TRUE(is_power_of_two_scale(1.0f));
+  EXPECT_FALSE(is_power_of_two_scale(1.0f / 48));
+  EXPECT_FALSE(is_power_of_two_scale(1.0f / 3));
+  for (int64_t dim : {8, 24, 64, 72}) {
+    for (int64_t page : {1, 4, 16}) {
+      for (int64_t pages_per_block : {1, 2, 4}) {
+        const int64_t blocks = 37;
+        RandomCache rc(1, 2, dim, page, blocks * pages_per_block * page + 5, DType::BF16, 3 + dim + page,
+                       3.0f);
+        const auto q = random_vector(4 * dim, 5 + dim, 2.0f);
+        const float inv = 1.0f / static_cast<float>(pages_per_block * page);
+        ASSERT_TRUE(is_power_of_two_scale(inv));
+        std::vector<float> means;
+        for (int64_t queries : {1, 4}) {
+          std::vector<float> by_means(blocks), by_scores(blocks), by_default(blocks);
+          moba_block_scores(q.data(), queries, *rc.cache, 0, 1, pages_per_block, inv, 0, blocks, means,
+                            by_means.data(), MobaScaling::kMeans);
+          moba_block_scores(q.data(), queries, *rc.cache, 0, 1, pages_per_block, inv, 0, blocks, means,
+                            by_scores.data(), MobaScaling::kScores);
+          moba_block_scores(q.data(), queries, *rc.cache, 0, 1, pages_per_block, inv, 0, blocks, means,
+                            by_default.data());
+          ASSERT_EQ(0, std::memcmp(by_means.data(), by_scores.data(), sizeof(float) * blocks))
+              << "dim " << dim << " page " << page << " pages/block " << pages_per_block << " queries "
+              << queries;
+          ASSERT_EQ(0, std::memcmp(by_means.data(), by_default.data(), sizeof(float) * blocks));
         }
       }
     }
@@ -274,7 +310,9 @@ TEST(SparseSnapKV, DecodeOverTheKeptTokensIsOneSoftmaxOverThem) {
           sa.observe_prompt(0, q.data(), rows, L - rows, *rc.cache, scale);
           const bool compacted = !per_head || heads == kv_heads;
           ASSERT_EQ(sa.selector().compacted(0).cache != nullptr, compacted);
-          if (compacted) ASSERT_EQ(sa.selector().compacted(0).kept, c.budget.tokens);
+          if (compacted) {
+            ASSERT_EQ(sa.selector().compacted(0).kept, c.budget.tokens);
+          }
           const int64_t group = heads / kv_heads, units = per_head ? heads : kv_heads;
           for (int64_t t : {L, L + 3, L + later - 1}) {
             const auto qd = random_vector(static_cast<size_t>(heads * dim), 100 + t, 1.5f);

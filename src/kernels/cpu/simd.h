@@ -13,7 +13,13 @@
 #include "tensor/dtype.h"
 
 #if defined(__AVX512F__)
+// GCC 12 warns inside its own AVX-512 headers wherever a masked intrinsic is inlined
+// (_mm512_undefined_*'s deliberate self-initialization, GCC bug 105593, fixed in GCC 13).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
+#pragma GCC diagnostic pop
 
 namespace ratkv::simd {
 
@@ -35,6 +41,22 @@ inline __m512 load_f32x16(const uint8_t* p, DType t, __mmask16 mask) {
       return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask, p));
   }
   return _mm512_setzero_ps();
+}
+
+// Stores the lanes of `mask` at p as type t. Exact only for values that t represents (e.g. ones loaded
+// from t, or their min/max): bf16 is truncated, not rounded.
+inline void store_exact_f32x16(uint8_t* p, DType t, __mmask16 mask, __m512 x) {
+  switch (t) {
+    case DType::F32:
+      _mm512_mask_storeu_ps(reinterpret_cast<float*>(p), mask, x);
+      return;
+    case DType::BF16:
+      _mm256_mask_storeu_epi16(p, mask, _mm512_cvtepi32_epi16(_mm512_srli_epi32(_mm512_castps_si512(x), 16)));
+      return;
+    case DType::F16:
+      _mm256_mask_storeu_epi16(p, mask, _mm512_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+      return;
+  }
 }
 
 // All 16 lanes: plain loads, for the inner loops of the kernels.
