@@ -9,7 +9,7 @@ Json parse_json(const std::string& text, const std::string& origin) {
   if (value.is_discarded()) {
     // Re-parse with exceptions only to obtain the position of the syntax error for the message.
     try {
-      (void)Json::parse(text);
+      [[maybe_unused]] const Json reparsed = Json::parse(text);
     } catch (const Json::exception& e) {
       // parse_error for syntax, out_of_range for numbers too large for a double, and so on.
       fail(origin, ": invalid JSON: ", e.what());

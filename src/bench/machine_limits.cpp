@@ -1,7 +1,6 @@
 #include "bench/machine_limits.h"
 
 #include <cblas.h>
-#include <immintrin.h>
 #include <omp.h>
 
 #include <algorithm>
@@ -9,6 +8,8 @@
 #include <cstring>
 #include <memory>
 #include <vector>
+
+#include "kernels/cpu/simd.h"  // <immintrin.h>, without GCC 12's warnings from inside it
 
 namespace ratkv {
 

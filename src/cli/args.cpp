@@ -75,7 +75,7 @@ bool Args::parse(int argc, char** argv) {
     }
     if (!s->takes_value) {
       require(!inline_value, "ratkv ", command_, ": flag ", arg, " takes no value");
-      values_[s->key] = "1";
+      values_[s->key] = std::string("1");  // not `= "1"`: GCC 12 warns falsely (-Wrestrict) there
       continue;
     }
     if (inline_value) {

@@ -58,10 +58,11 @@ TEST(PretrainData, WindowsAreNextTokenPairsAndSkipTheLabelAfterEos) {
     source.row(r, in.data(), labels.data());
     starts.insert(in[0]);
     for (int t = 0; t < 8; ++t) {
-      if (in[static_cast<size_t>(t)] == 2)
+      if (in[static_cast<size_t>(t)] == 2) {
         EXPECT_EQ(labels[static_cast<size_t>(t)], kIgnoreLabel);
-      else if (t + 1 < 8)
+      } else if (t + 1 < 8) {
         EXPECT_EQ(labels[static_cast<size_t>(t)], in[static_cast<size_t>(t) + 1]);
+      }
     }
   }
   EXPECT_EQ(starts.size(), 5u) << "each window once per epoch";

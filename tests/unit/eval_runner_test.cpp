@@ -132,7 +132,9 @@ TEST(EvalRunner, ReportFilesAndRows) {
   ASSERT_EQ(rows.size(), 60u);
   for (const auto& r : rows) {
     ASSERT_EQ(r.prompt_hash.size(), 16u);
-    if (r.method == "dense") ASSERT_DOUBLE_EQ(r.score, 100.0) << r.task;  // the first needle is the gold one
+    if (r.method == "dense") {
+      ASSERT_DOUBLE_EQ(r.score, 100.0) << r.task;  // the first needle is the gold one
+    }
   }
   const ReportFiles f = write_report(dir, {200, 0.95, 1});
   EXPECT_TRUE(std::filesystem::exists(f.html));

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <sstream>
 
 #include "sparse/selection_util.h"
 #include "sparse/selector.h"
@@ -21,9 +22,10 @@ struct Case {
 
 std::string case_name(const ::testing::TestParamInfo<Case>& info) {
   const Case& c = info.param;
-  return "p" + std::to_string(c.page) + "_t" + std::to_string(c.tokens) + "_h" + std::to_string(c.heads) +
-         "kv" + std::to_string(c.kv_heads) + (c.per_head ? "_perhead" : "_perkv") + "_" +
-         std::string(dtype_name(c.dtype));
+  std::ostringstream name;
+  name << "p" << c.page << "_t" << c.tokens << "_h" << c.heads << "kv" << c.kv_heads
+       << (c.per_head ? "_perhead" : "_perkv") << "_" << dtype_name(c.dtype);
+  return name.str();
 }
 
 class SelectorBruteForce : public ::testing::TestWithParam<Case> {
