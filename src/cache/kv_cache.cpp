@@ -119,7 +119,7 @@ void KvCache::append(int64_t layer, const float* k, const float* v, int64_t n) {
       convert_from_f32(k + (t * heads + h) * dim, static_cast<size_t>(dim), shape_.dtype, key);
       convert_from_f32(v + (t * heads + h) * dim, static_cast<size_t>(dim), shape_.dtype, value);
     }
-    update_metadata(layer, page_table_[static_cast<size_t>(token / page_size)], slot, k + t * heads * dim);
+    update_metadata(layer, page_table_[static_cast<size_t>(token / page_size)], slot);
   }
   lengths_[static_cast<size_t>(layer)] = start + n;
 }
@@ -134,15 +134,14 @@ float* KvCache::sum_data(int64_t layer, int32_t page, int64_t head) {
          (head * kPagesPerBlock + page % kPagesPerBlock) * shape_.head_dim;
 }
 
-// k: [num_kv_heads * head_dim] f32 of the token just stored in `slot`. The metadata is computed from the
-// values as stored (rounded to the cache dtype), so the bound holds exactly for what attention reads. The
-// vector path reads those stored values back from the page; both paths keep each sum in token order, and
-// min/max take the stored value only when strictly below/above (as _mm512_min_ps/_mm512_max_ps do), so
-// they agree bit for bit.
-void KvCache::update_metadata(int64_t layer, int32_t page, int64_t slot, const float* k) {
+// Folds the token just stored in `slot` of a page into that page's metadata, for every KV head. It reads the
+// key back from the page — the value as stored, rounded to the cache dtype — so the bound holds exactly for
+// what attention reads, and truncate() can rebuild a page's metadata from its stored keys alone. Both paths
+// keep each sum in token order, and min/max take the stored value only when strictly below/above (as
+// _mm512_min_ps/_mm512_max_ps do with the stored value first), so they agree bit for bit.
+void KvCache::update_metadata(int64_t layer, int32_t page, int64_t slot) {
   const int64_t dim = shape_.head_dim;
   const DType dtype = shape_.dtype;
-#if defined(__AVX512F__)
   const int64_t elem = static_cast<int64_t>(dtype_size(dtype));
   const uint8_t* page_bytes = page_data(layer, page);
   for (int64_t h = 0; h < shape_.num_kv_heads; ++h) {
@@ -150,6 +149,7 @@ void KvCache::update_metadata(int64_t layer, int32_t page, int64_t slot, const f
     uint8_t* max = min + dim * elem;
     float* sum = sum_data(layer, page, h);
     const uint8_t* key = page_bytes + (2 * h * shape_.page_size + slot) * dim * elem;
+#if defined(__AVX512F__)
     for (int64_t d = 0; d < dim; d += 16) {
       const __mmask16 mask = simd::lanes(dim - d);
       const __m512 stored = simd::load_f32x16(key + d * elem, dtype, mask);
@@ -163,28 +163,16 @@ void KvCache::update_metadata(int64_t layer, int32_t page, int64_t slot, const f
       simd::store_exact_f32x16(max + d * elem, dtype, mask, high);
       _mm512_mask_storeu_ps(sum + d, mask, total);
     }
-  }
-  (void)k;
 #else
-  for (int64_t h = 0; h < shape_.num_kv_heads; ++h) {
-    uint8_t* min_max = min_max_data(layer, page, h);
-    float* sum = sum_data(layer, page, h);
-    const float* key = k + h * dim;
     for (int64_t d = 0; d < dim; ++d) {
-      const float stored = round_to(dtype, key[d]);
-      const size_t lo = static_cast<size_t>(d), hi = static_cast<size_t>(dim + d);
-      if (slot == 0) {
-        store_from_f32(min_max, lo, dtype, stored);
-        store_from_f32(min_max, hi, dtype, stored);
-        sum[d] = stored;
-      } else {
-        if (stored < load_as_f32(min_max, lo, dtype)) store_from_f32(min_max, lo, dtype, stored);
-        if (stored > load_as_f32(min_max, hi, dtype)) store_from_f32(min_max, hi, dtype, stored);
-        sum[d] += stored;
-      }
+      const size_t i = static_cast<size_t>(d);
+      const float stored = load_as_f32(key, i, dtype);
+      if (slot == 0 || stored < load_as_f32(min, i, dtype)) store_from_f32(min, i, dtype, stored);
+      if (slot == 0 || stored > load_as_f32(max, i, dtype)) store_from_f32(max, i, dtype, stored);
+      sum[d] = slot == 0 ? stored : sum[d] + stored;
     }
-  }
 #endif
+  }
 }
 
 int64_t KvCache::page_tokens(int64_t layer, int64_t page) const {
@@ -223,20 +211,16 @@ void KvCache::truncate(int64_t tokens) {
   for (int64_t layer = 0; layer < shape_.num_layers; ++layer)
     require(tokens >= 0 && tokens <= length(layer), "KV cache: cannot truncate layer ", layer, " of ",
             length(layer), " tokens to ", tokens);
-  const int64_t page_size = shape_.page_size, heads = shape_.num_kv_heads, dim = shape_.head_dim;
+  const int64_t page_size = shape_.page_size;
   const int64_t pages = (tokens + page_size - 1) / page_size;
   page_table_.resize(static_cast<size_t>(pages));
   pages_allocated_ = static_cast<int32_t>(pages);
   std::fill(lengths_.begin(), lengths_.end(), tokens);
   if (tokens % page_size == 0) return;
   const int64_t first = (pages - 1) * page_size;
-  std::vector<float> key(static_cast<size_t>(heads * dim));
   for (int64_t layer = 0; layer < shape_.num_layers; ++layer)
-    for (int64_t t = first; t < tokens; ++t) {
-      for (int64_t h = 0; h < heads; ++h)
-        convert_to_f32(keys(layer, t, h), shape_.dtype, static_cast<size_t>(dim), key.data() + h * dim);
-      update_metadata(layer, page_table_[static_cast<size_t>(pages - 1)], t - first, key.data());
-    }
+    for (int64_t t = first; t < tokens; ++t)
+      update_metadata(layer, page_table_[static_cast<size_t>(pages - 1)], t - first);
 }
 
 }  // namespace ratkv

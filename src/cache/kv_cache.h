@@ -101,7 +101,7 @@ class KvCache {
   uint8_t* page_data(int64_t layer, int32_t page);
   uint8_t* min_max_data(int64_t layer, int32_t page, int64_t head);
   float* sum_data(int64_t layer, int32_t page, int64_t head);
-  void update_metadata(int64_t layer, int32_t page, int64_t slot, const float* k);
+  void update_metadata(int64_t layer, int32_t page, int64_t slot);
   const uint8_t* page_data(int64_t layer, int32_t page) const;
   void ensure_pages(int64_t tokens);
 

@@ -75,8 +75,10 @@ void quest_bounds(const float* q, int64_t num_queries, const KvCache& cache, int
 // Where 1/block is applied: kMeans scales each block's key sum to its mean before the dot products (any
 // block size); kScores scales the final scores instead, and for one-page blocks reads the sums in place
 // with no mean built. For a power-of-two block the two give the same bits: f32 scaling by a power of two
-// commutes with every rounding below (products, fused adds, the tree, the max) while results stay normal
-// (|values| above 2^-126 / inv_block: key sums far from 1e-36), so the default picks kScores there.
+// commutes with every rounding below (products, fused adds, the tree, the max) as long as kMeans's values
+// — the means, the products q·mean and the partial sums — are 0 or normal (|x| ≥ 2^-126) and kScores's
+// unscaled ones do not overflow; keys and queries of a trained model are nowhere near either edge. So the
+// default picks kScores there.
 enum class MobaScaling { kMeans, kScores };
 void moba_block_scores(const float* q, int64_t num_queries, const KvCache& cache, int64_t layer,
                        int64_t kv_head, int64_t pages_per_block, float inv_block, int64_t b0, int64_t b1,

@@ -1,7 +1,8 @@
 #pragma once
 // AVX-512 building blocks shared by the CPU kernels (attention, GEMV, Quest's bound scan):
 //  - load_f32x16: 16 elements stored as f32, bf16 or f16 (weights, KV cache, page metadata) widened to
-//    f32 — exact, since every bf16/f16 value is an f32 value;
+//    f32 — exact, since every bf16/f16 value is an f32 value; store_exact_f32x16 the way back, for values
+//    the type holds (page metadata);
 //  - erf_f32x16: erf for 16 lanes (two fitted polynomials and exp_f32x16), for the exact GELU;
 //  - exp_f32x16: e^x for 16 lanes (range reduction + degree-7 polynomial + scalef), within 2 ulp of
 //    std::exp for normal results; tested against std::exp in tests/unit/attention_test.cpp;
@@ -15,11 +16,15 @@
 #if defined(__AVX512F__)
 // GCC 12 warns inside its own AVX-512 headers wherever a masked intrinsic is inlined
 // (_mm512_undefined_*'s deliberate self-initialization, GCC bug 105593, fixed in GCC 13).
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 #pragma GCC diagnostic pop
+#else
+#include <immintrin.h>
+#endif
 
 namespace ratkv::simd {
 
