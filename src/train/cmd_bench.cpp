@@ -142,7 +142,9 @@ int run_bench(int argc, char** argv) {
   require(micro == 0 || batch % micro == 0, "--micro-batch must divide --batch");
   const int64_t steps = args.integer("steps", 1, 100000), warmup = args.integer("warmup", 0, 100000);
   const int64_t joint = args.integer("joint-dilated", 0, 1 << 20);
-  const std::string variants = "," + args.str("variants") + ",";
+  std::string variants = ",";  // built in place: `"," + str + ","` trips GCC 12's -Wrestrict
+  variants += args.str("variants");
+  variants += ',';
   double attention_step = 0, memory_step = 0;
   const double peak = gemm_peak(device, dtype);
   std::printf("{\"gemm_peak_gflops\": %.0f, \"precision\": \"%s\", \"device\": \"%s\"}\n", peak / 1e9,

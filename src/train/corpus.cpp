@@ -137,7 +137,10 @@ std::vector<std::vector<std::string>> blocks(const std::string& text) {
 
 std::string join_lines(const std::vector<std::string>& lines) {
   std::string s;
-  for (const auto& l : lines) s += (s.empty() ? "" : " ") + trim(l);
+  for (const auto& l : lines) {
+    if (!s.empty()) s += ' ';
+    s += trim(l);
+  }
   return s;
 }
 
@@ -213,7 +216,8 @@ std::vector<std::string> fortune_paragraphs(const std::string& text) {
       if (!current.empty()) out.push_back(current);
       current.clear();
     } else if (!trim(line).empty()) {
-      current += (current.empty() ? "" : " ") + trim(line);
+      if (!current.empty()) current += ' ';
+      current += trim(line);
     }
   }
   if (!current.empty()) out.push_back(current);
