@@ -32,22 +32,22 @@ void attend_compacted(const float* q, int64_t heads, const CompactedPrompt& comp
 // Which heads selection unit u stands for: a KV head and its GQA group, or one query head
 // (per_query_head) and its KV head.
 struct Unit {
-  int64_t kv_head, first_head, heads;
+  int64_t index, kv_head, first_head, heads;
 };
 Unit unit_of(const SparseConfig& config, const SelectorShape& shape, int64_t u) {
   const int64_t group = shape.num_heads / shape.num_kv_heads;
-  return config.per_query_head ? Unit{u / group, u, 1} : Unit{u, u * group, group};
+  return config.per_query_head ? Unit{u, u / group, u, 1} : Unit{u, u, u * group, group};
 }
 int64_t unit_count(const SparseConfig& config, const SelectorShape& shape) {
   return config.per_query_head ? shape.num_heads : shape.num_kv_heads;
 }
 
-// The selection of unit u (= unit_of(config, shape, u)) for the query row q_row [num_heads][head_dim] at
-// `position`, into spans. A budget that covers every visible token is a dense step (true): the whole
-// context, the selector not asked — the same rule at prefill and decode.
+// The selection of `unit` for the query row q_row [num_heads][head_dim] at `position`, into spans. A budget
+// that covers every visible token is a dense step (true): the whole context, the selector not asked — the
+// same rule at prefill and decode.
 bool select_unit(const Selector& selector, const SparseConfig& config, const SelectorShape& shape,
-                 const KvCache& cache, int64_t layer, const float* q_row, int64_t position, int64_t u,
-                 const Unit& unit, float scale, SelectScratch& scratch, std::vector<TokenSpan>& spans) {
+                 const KvCache& cache, int64_t layer, const float* q_row, int64_t position, const Unit& unit,
+                 float scale, SelectScratch& scratch, std::vector<TokenSpan>& spans) {
   const int64_t visible = position + 1, budget = config.budget.resolve(visible);
   if (selector.uses_budget() && budget >= visible) {
     spans.clear();
@@ -57,7 +57,7 @@ bool select_unit(const Selector& selector, const SparseConfig& config, const Sel
   const SelectRequest r{.cache = &cache,
                         .layer = layer,
                         .kv_head = unit.kv_head,
-                        .unit = u,
+                        .unit = unit.index,
                         .queries = q_row + unit.first_head * shape.head_dim,
                         .num_queries = unit.heads,
                         .position = position,
@@ -156,7 +156,7 @@ class SelectorPrefill final : public PrefillSelection {
 
   void select(int64_t i, int64_t unit, std::vector<TokenSpan>& spans) override {
     select_unit(selector_, config_, shape_, cache_, layer_, q_ + i * shape_.num_heads * shape_.head_dim,
-                position0_ + i, unit, unit_of(config_, shape_, unit), scale_,
+                position0_ + i, unit_of(config_, shape_, unit), scale_,
                 scratch_[static_cast<size_t>(omp_get_thread_num())], spans);
   }
 
@@ -221,7 +221,7 @@ void SparseAttention::selected(int64_t layer, const float* q, int64_t n, int64_t
     s.metadata_bytes = 0;
     const double start = omp_get_wtime();
     const bool dense_step = select_unit(*selector_, config_, shape_, cache, layer, q + i * heads * dim,
-                                        position, u, unit, scale, s, spans);
+                                        position, unit, scale, s, spans);
     if (!dense_step) {
       select_seconds += omp_get_wtime() - start;
       metadata_bytes += static_cast<double>(s.metadata_bytes);

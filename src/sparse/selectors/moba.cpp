@@ -18,12 +18,15 @@ namespace {
 class MobaSelector final : public Selector {
  public:
   MobaSelector(const SparseConfig& c, const SelectorShape& s)
-      : c_(c), shape_(s), block_(c.moba_block > 0 ? c.moba_block : s.page_size) {}
+      : c_(c),
+        shape_(s),
+        block_(c.moba_block > 0 ? c.moba_block : s.page_size),
+        inv_block_(1.0f / static_cast<float>(block_)),
+        scaling_(is_power_of_two_scale(inv_block_) ? MobaScaling::kScores : MobaScaling::kMeans) {}
 
   void select(const SelectRequest& r, SelectScratch& scratch, std::vector<TokenSpan>& spans) const override {
     const KvCache& cache = *r.cache;
     const int64_t dim = shape_.head_dim, page = shape_.page_size, pages_per_block = block_ / page;
-    const float inv = 1.0f / static_cast<float>(block_);
     // Every competing block lies before the current one, so it is complete.
     auto score = [&](int64_t begin, int64_t stop, float* scores) {
       if (c_.random_scores) {
@@ -31,8 +34,8 @@ class MobaSelector final : public Selector {
           scores[b] = seeded_uniform(c_.random_seed, r.layer, r.unit, r.position, b);
         return;
       }
-      moba_block_scores(r.queries, r.num_queries, cache, r.layer, r.kv_head, pages_per_block, inv, begin,
-                        stop, scratch.scores2, scores + begin);
+      moba_block_scores(r.queries, r.num_queries, cache, r.layer, r.kv_head, pages_per_block, inv_block_,
+                        begin, stop, scratch.scores2, scores + begin, scaling_);
       scratch.metadata_bytes += static_cast<uint64_t>((stop - begin) * pages_per_block * dim * 4);
     };
     select_scored_units(r.position + 1, block_, page, c_.first_units, c_.local_units, r.budget, scratch,
@@ -45,6 +48,8 @@ class MobaSelector final : public Selector {
   SparseConfig c_;
   SelectorShape shape_;
   int64_t block_;
+  float inv_block_;
+  MobaScaling scaling_;  // chosen once per selector: it depends on the block size only
 };
 }  // namespace
 
