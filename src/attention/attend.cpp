@@ -212,11 +212,14 @@ void prefetch_range(const KvCache& cache, int64_t layer, int64_t kv_head, const 
 int64_t span_bytes(const KvCache& cache, const TokenSpan& span) {
   return span.count * cache.shape().head_dim * static_cast<int64_t>(dtype_size(cache.shape().dtype));
 }
-}  // namespace
 
+// Asks for the keys and values of a whole span (software prefetch). Only for selections that jump
+// between pages (sparse decode, scattered tokens), where each span starts a new stream; a contiguous walk
+// (dense decode) is left to the hardware prefetchers, which do better on it alone.
 void prefetch_span(const KvCache& cache, int64_t layer, int64_t kv_head, const TokenSpan& span) {
   prefetch_range(cache, layer, kv_head, span, 0, span_bytes(cache, span));
 }
+}  // namespace
 
 void attend_partial(const float* q, int64_t heads, const TokenSpan* spans, int64_t num_spans,
                     const KvCache& cache, int64_t layer, int64_t kv_head, float scale, float* o, float* max,

@@ -38,11 +38,6 @@ void attend_partial(const float* q, int64_t heads, const TokenSpan* spans, int64
                     const KvCache& cache, int64_t layer, int64_t kv_head, float scale, float* o, float* max,
                     float* sum);
 
-// Asks for the keys and values of one span of a KV head to be brought into the cache (software
-// prefetch): decode reads the pages of a long context at a rate the hardware prefetchers alone do not
-// reach, and every span starts a new stream.
-void prefetch_span(const KvCache& cache, int64_t layer, int64_t kv_head, const TokenSpan& span);
-
 // Spans of one KV head's tokens in one cache: a part of a selection whose tokens do not all live in the
 // same cache (SnapKV's compacted prompt rows, then the sequence's later tokens).
 struct AttendPart {

@@ -18,12 +18,6 @@ namespace ratkv {
 namespace {
 constexpr int64_t kMinChunk = 128;  // tokens: below this a task's fixed costs show
 constexpr int64_t kMaxChunks = 64;  // bounds the per-chunk states and the merge
-
-// The first span (page piece) of tokens [begin, end).
-TokenSpan first_span(const KvCache& cache, int64_t begin, int64_t end) {
-  const int64_t page = cache.shape().page_size;
-  return {begin, std::min(end - begin, page - begin % page)};
-}
 }  // namespace
 
 // A function of the length alone (never of the thread count), so the partition, and with it every
@@ -54,11 +48,9 @@ void decode_attention(const float* q, int64_t position, const KvCache& cache, in
   auto max_of = [&](int64_t c) { return base + c * stride + num_heads * dim; };
   auto sum_of = [&](int64_t c) { return base + c * stride + num_heads * dim + num_heads; };
 
-  // Chunks go round-robin (thread t takes t, t + T, ...): balanced to within one chunk, and each thread
-  // knows its next chunk, so it can prefetch that chunk's first run while it finishes this one.
+  // Chunks go round-robin (thread t takes t, t + T, ...): balanced to within one chunk.
 #pragma omp parallel for schedule(static, 1) if (chunks > 1)
   for (int64_t c = 0; c < chunks; ++c) {
-    const int64_t next_chunk = c + omp_get_num_threads();
     static thread_local std::vector<TokenSpan> spans;
     spans.clear();
     append_range_spans(cache, c * chunk, std::min(tokens, (c + 1) * chunk), spans);
@@ -67,14 +59,12 @@ void decode_attention(const float* q, int64_t position, const KvCache& cache, in
     float* sum = sum_of(c);
     attention_state_init(num_heads, dim, o, max, sum);
     // Page by page and, within a page, KV head by KV head: one head's keys and values of a page are one
-    // contiguous run (kv_cache.h), so the chunk reads its pages front to back; the next (page, head) run
-    // is prefetched while this one is computed.
+    // contiguous run (kv_cache.h), so the chunk reads its pages front to back as one stream. No software
+    // prefetch: on this access pattern the cores' own stream prefetchers do better alone. Prefetching the
+    // next run (and the next chunk's first run) cost 30-50% of the attention's bandwidth at 4K and 32K
+    // depth on the development machine (docs/performance.md, 2026-11-29).
     const int64_t runs = static_cast<int64_t>(spans.size()) * kv_heads;
     for (int64_t run = 0; run < runs; ++run) {
-      if (run + 1 < runs)
-        prefetch_span(cache, layer, (run + 1) % kv_heads, spans[static_cast<size_t>((run + 1) / kv_heads)]);
-      else if (next_chunk < chunks)
-        prefetch_span(cache, layer, 0, first_span(cache, next_chunk * chunk, tokens));
       const TokenSpan& span = spans[static_cast<size_t>(run / kv_heads)];
       const int64_t g = run % kv_heads;
       attend_partial(q + g * group * dim, group, &span, 1, cache, layer, g, scale, o + g * group * dim,
