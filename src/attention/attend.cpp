@@ -198,14 +198,17 @@ void partial_gathered(const float* q, int64_t heads, const uint8_t* const* keys,
 }  // namespace
 
 namespace {
-// Prefetches bytes [from, to) of a span's keys and of its values.
+// Prefetches bytes [from, to) of a span's keys and of its values into L2 (prefetcht1), not L1: a 64-token
+// page of one head is 16 KB of keys and values, and pulling the next one into the 32 KB L1 while this one
+// is read evicted the lines in use. Quest, MoBA, SnapKV and random decode at 32K depth took 15–40% less
+// attention time with the L2 hint (docs/performance.md, 2026-11-29).
 void prefetch_range(const KvCache& cache, int64_t layer, int64_t kv_head, const TokenSpan& span, int64_t from,
                     int64_t to) {
   const char* keys = reinterpret_cast<const char*>(cache.keys(layer, span.start, kv_head));
   const char* values = reinterpret_cast<const char*>(cache.values(layer, span.start, kv_head));
   for (int64_t b = from; b < to; b += 64) {
-    __builtin_prefetch(keys + b, 0, 3);
-    __builtin_prefetch(values + b, 0, 3);
+    __builtin_prefetch(keys + b, 0, 2);
+    __builtin_prefetch(values + b, 0, 2);
   }
 }
 
