@@ -21,14 +21,13 @@ constexpr int64_t kKeyTile = 128;   // keys per inner step; a multiple of kGemmC
 }  // namespace
 
 void causal_attention_tiled(const float* q, int64_t n, int64_t position0, const KvCache& cache, int64_t layer,
-                            int64_t num_heads, float scale, float* out) {
+                            int64_t num_heads, float scale, float* out, MatmulPrecision precision) {
   const int64_t dim = cache.shape().head_dim;
   const int64_t kv_heads = cache.shape().num_kv_heads;
   const int64_t group = num_heads / kv_heads;
   const int64_t query_tiles = (n + kQueryTile - 1) / kQueryTile;
   const int64_t row_stride = num_heads * dim;
   const int64_t tokens = position0 + n;  // every key of the block is in the cache already
-  const int64_t dim_panels = (dim + kGemmCols - 1) / kGemmCols;
 
   const PackedHeads packed = packed_heads_buffers(kv_heads, tokens, dim);
   uint32_t* const keys = packed.keys;
@@ -41,7 +40,7 @@ void causal_attention_tiled(const float* q, int64_t n, int64_t position0, const 
     head_rows.resize(static_cast<size_t>(tokens * dim));
 #pragma omp for schedule(dynamic)
     for (int64_t g = 0; g < kv_heads; ++g)
-      pack_head(cache, layer, g, tokens, kKeyTile, head_rows.data(), keys + g * key_words,
+      pack_head(cache, layer, g, tokens, kKeyTile, precision, head_rows.data(), keys + g * key_words,
                 values + g * value_words);
 
     const int64_t max_rows = kQueryTile * group;
@@ -65,7 +64,7 @@ void causal_attention_tiled(const float* q, int64_t n, int64_t position0, const 
           row_max[static_cast<size_t>(r)] = -std::numeric_limits<float>::infinity();
           row_sum[static_cast<size_t>(r)] = 0.0f;
         }
-        prepare_activations(rows_in_tile, dim, MatmulPrecision::F32, packed_q);
+        prepare_activations(rows_in_tile, dim, precision, packed_q);
         for (int64_t b = 0; b < packed_q.blocks; ++b) pack_activation_block(qt.data(), dim, b, packed_q);
         std::fill(acc.begin(), acc.begin() + rows_in_tile * dim, 0.0f);
 
@@ -75,7 +74,8 @@ void causal_attention_tiled(const float* q, int64_t n, int64_t position0, const 
           const int64_t kc = std::min(kKeyTile, key_end - k0);    // keys any row of the tile can see
           const int64_t width = std::min(kKeyTile, tokens - k0);  // the packed value tile's length
           // scores[rows, kc] = qt · K[k0 : k0 + kc]ᵀ, rows of `width` (the columns past kc are zeroed below)
-          gemm_packed(packed_q, keys + g * key_words + k0 * dim, kc, scores.data(), width);
+          gemm_packed(packed_q, keys + g * key_words + key_tile_offset(k0, dim, precision), kc, scores.data(),
+                      width);
           for (int64_t r = 0; r < rows_in_tile; ++r) {
             float* s = scores.data() + r * width;
             const int64_t visible = std::clamp<int64_t>(row_position[static_cast<size_t>(r)] - k0 + 1, 0, kc);
@@ -92,11 +92,11 @@ void causal_attention_tiled(const float* q, int64_t n, int64_t position0, const 
             if (visible > 0) m = new_max;
           }
           // acc[rows, dim] += scores · V[k0 : k0 + width]
-          prepare_activations(rows_in_tile, width, MatmulPrecision::F32, packed_p);
+          prepare_activations(rows_in_tile, width, precision, packed_p);
           for (int64_t b = 0; b < packed_p.blocks; ++b)
             pack_activation_block(scores.data(), width, b, packed_p);
-          gemm_packed(packed_p, values + g * value_words + k0 * dim_panels * kGemmCols, dim, acc.data(), dim,
-                      0, -1, /*accumulate=*/true);
+          gemm_packed(packed_p, values + g * value_words + value_tile_offset(k0, dim, precision), dim,
+                      acc.data(), dim, 0, -1, /*accumulate=*/true);
         }
         for (int64_t r = 0; r < rows_in_tile; ++r) {
           const int64_t i = i0 + r / group, h = g * group + r % group;

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <limits>
 
+#include "base/error.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/simd.h"
 
@@ -40,22 +41,32 @@ int64_t value_words(int64_t tokens, int64_t dim) {
 }
 
 void pack_head(const KvCache& cache, int64_t layer, int64_t kv_head, int64_t tokens, int64_t value_tile,
-               float* rows, uint32_t* keys, uint32_t* values) {
+               MatmulPrecision precision, float* rows, uint32_t* keys, uint32_t* values) {
+  require(value_tile % 2 == 0, "pack_head: the value tile must be even, got ", value_tile);
   const int64_t dim = cache.shape().head_dim, panels = dim_panels(dim);
   gather_rows(cache, layer, kv_head, 0, tokens, false, rows);
   const WeightView k_view{reinterpret_cast<const uint8_t*>(rows), DType::F32, tokens, dim};
-  pack_weights(k_view, 0, tokens, MatmulPrecision::F32, keys);
+  pack_weights(k_view, 0, tokens, precision, keys);
 
   gather_rows(cache, layer, kv_head, 0, tokens, true, rows);
   for (int64_t k0 = 0; k0 < tokens; k0 += value_tile) {
     const int64_t kc = std::min(value_tile, tokens - k0);
-    uint32_t* tile = values + k0 * panels * kGemmCols;
+    const int64_t steps = gemm_steps(kc, precision);
+    uint32_t* tile = values + value_tile_offset(k0, dim, precision);
     for (int64_t p = 0; p < panels; ++p) {
       const int64_t d0 = p * kGemmCols, width = std::min(kGemmCols, dim - d0);
-      uint32_t* panel = tile + p * kc * kGemmCols;
-      for (int64_t j = 0; j < kc; ++j) {
-        uint32_t* dst = panel + j * kGemmCols;
-        std::memcpy(dst, rows + (k0 + j) * dim + d0, static_cast<size_t>(width) * sizeof(float));
+      uint32_t* panel = tile + p * steps * kGemmCols;
+      for (int64_t s = 0; s < steps; ++s) {
+        uint32_t* dst = panel + s * kGemmCols;
+        if (precision == MatmulPrecision::F32) {
+          std::memcpy(dst, rows + (k0 + s) * dim + d0, static_cast<size_t>(width) * sizeof(float));
+        } else {
+          // Tokens 2s and 2s + 1 of the tile, one dimension per word (the lower token in the low half).
+          const float* even = rows + (k0 + 2 * s) * dim + d0;
+          const float* odd = 2 * s + 1 < kc ? even + dim : nullptr;
+          for (int64_t i = 0; i < width; ++i)
+            dst[i] = f32_to_bf16(even[i]) | (odd ? static_cast<uint32_t>(f32_to_bf16(odd[i])) << 16 : 0u);
+        }
         std::fill(dst + width, dst + kGemmCols, 0u);
       }
     }

@@ -6,21 +6,33 @@
 #include <vector>
 
 #include "cache/kv_cache.h"
+#include "kernels/cpu/gemm.h"
 
 namespace ratkv::prefill_tiles {
 
-// Words of one KV head's packed keys / values for `tokens` tokens (whatever the value tile).
+// Words of one KV head's packed keys / values for `tokens` tokens (whatever the value tile), in F32: an
+// upper bound for BF16 too.
 int64_t key_words(int64_t tokens, int64_t dim);
 int64_t value_words(int64_t tokens, int64_t dim);
 
-// One KV head's keys and values of tokens [0, tokens) in the operand layouts of gemm_packed:
-//   keys:   S = Q·Kᵀ takes K [tokens, dim] as its weight matrix: panels of kGemmCols tokens, [dim][32] each,
-//           so a key tile starting at k0 (a multiple of 32) starts at word k0 · dim.
-//   values: P·V takes Vᵀ [dim, tile] as its weight matrix: per tile of value_tile tokens (the last may be
-//           shorter), panels of 32 dims, [tile tokens][32] each; tile k0 starts at word k0 · ⌈dim/32⌉ · 32.
+// One KV head's keys and values of tokens [0, tokens) in the operand layouts of gemm_packed for precision p
+// (F32: 32-bit floats; BF16: bf16 pairs along the product's k, kernels/cpu/gemm.h — exact for a bf16 cache):
+//   keys:   S = Q·Kᵀ takes K [tokens, dim] as its weight matrix: panels of kGemmCols tokens,
+//           [gemm_steps(dim)][32] each, so a key tile starting at k0 (a multiple of 32) starts at word
+//           key_tile_offset(k0).
+//   values: P·V takes Vᵀ [dim, tile] as its weight matrix: per tile of value_tile tokens (even; the last
+//           tile may be shorter), panels of 32 dims, [gemm_steps(tile tokens)][32] each; tile k0 starts at
+//           word value_tile_offset(k0).
 // rows: scratch of tokens × dim floats.
 void pack_head(const KvCache& cache, int64_t layer, int64_t kv_head, int64_t tokens, int64_t value_tile,
-               float* rows, uint32_t* keys, uint32_t* values);
+               MatmulPrecision p, float* rows, uint32_t* keys, uint32_t* values);
+
+inline int64_t key_tile_offset(int64_t k0, int64_t dim, MatmulPrecision p) {
+  return k0 * gemm_steps(dim, p);
+}
+inline int64_t value_tile_offset(int64_t k0, int64_t dim, MatmulPrecision p) {
+  return gemm_steps(k0, p) * ((dim + kGemmCols - 1) / kGemmCols) * kGemmCols;
+}
 
 // The packed keys and values of every KV head for one call, in buffers owned by the calling thread (one
 // forward pass at a time) and grown, never shrunk, across calls.

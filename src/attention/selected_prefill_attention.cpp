@@ -50,6 +50,7 @@ struct Task {
   const float* q;
   int64_t n, position0, num_heads, heads_per_unit, dim, group, tokens;
   float scale;
+  MatmulPrecision precision;
   const KvCache* cache;
   int64_t layer;
   const uint32_t* keys;    // this KV head's packed keys
@@ -73,7 +74,6 @@ void attend_by_query(const Task& t, int64_t g, int64_t i0, int64_t queries, Task
 void attend_by_tiles(const Task& t, int64_t g, int64_t i0, int64_t queries, int64_t key_tiles, TaskScratch& s,
                      float* out) {
   const int64_t dim = t.dim, rows = queries * t.group;
-  const int64_t dim_panels = (dim + kGemmCols - 1) / kGemmCols;
   s.qt.resize(static_cast<size_t>(rows * dim));
   s.acc.resize(static_cast<size_t>(rows * dim));
   std::fill(s.acc.begin(), s.acc.begin() + rows * dim, 0.0f);
@@ -98,14 +98,14 @@ void attend_by_tiles(const Task& t, int64_t g, int64_t i0, int64_t queries, int6
     const bool all = m == rows;
     const PackedActivations* pq = &s.packed_q;
     if (all && !q_packed) {
-      prepare_activations(rows, dim, MatmulPrecision::F32, s.packed_q);
+      prepare_activations(rows, dim, t.precision, s.packed_q);
       for (int64_t b = 0; b < s.packed_q.blocks; ++b) pack_activation_block(s.qt.data(), dim, b, s.packed_q);
       q_packed = true;
     } else if (!all) {
       s.q_active.resize(static_cast<size_t>(m * dim));
       for (int64_t a = 0; a < m; ++a)
         std::copy_n(s.qt.data() + s.active[static_cast<size_t>(a)] * dim, dim, s.q_active.data() + a * dim);
-      prepare_activations(m, dim, MatmulPrecision::F32, s.packed_active);
+      prepare_activations(m, dim, t.precision, s.packed_active);
       for (int64_t b = 0; b < s.packed_active.blocks; ++b)
         pack_activation_block(s.q_active.data(), dim, b, s.packed_active);
       pq = &s.packed_active;
@@ -114,7 +114,7 @@ void attend_by_tiles(const Task& t, int64_t g, int64_t i0, int64_t queries, int6
     const int64_t kc = std::min(kKeyTile, t.position0 + i0 + queries - k0);  // keys any row can see
     const int64_t width = std::min(kKeyTile, t.tokens - k0);                 // the packed value tile's length
     // scores[m, kc] = Q_active · K[k0 : k0 + kc]ᵀ, rows of `width`
-    gemm_packed(*pq, t.keys + k0 * dim, kc, s.scores.data(), width);
+    gemm_packed(*pq, t.keys + key_tile_offset(k0, dim, t.precision), kc, s.scores.data(), width);
     for (int64_t a = 0; a < m; ++a) {
       const auto r = static_cast<size_t>(s.active[static_cast<size_t>(a)]);
       float* row = s.scores.data() + a * width;
@@ -132,10 +132,10 @@ void attend_by_tiles(const Task& t, int64_t g, int64_t i0, int64_t queries, int6
       s.row_max[r] = new_max;
     }
     // acc[active rows] += P · V[k0 : k0 + width]
-    prepare_activations(m, width, MatmulPrecision::F32, s.packed_p);
+    prepare_activations(m, width, t.precision, s.packed_p);
     for (int64_t b = 0; b < s.packed_p.blocks; ++b)
       pack_activation_block(s.scores.data(), width, b, s.packed_p);
-    const uint32_t* v = t.values + k0 * dim_panels * kGemmCols;
+    const uint32_t* v = t.values + value_tile_offset(k0, dim, t.precision);
     if (all) {
       gemm_packed(s.packed_p, v, dim, s.acc.data(), dim, 0, -1, /*accumulate=*/true);
       continue;
@@ -159,7 +159,8 @@ void attend_by_tiles(const Task& t, int64_t g, int64_t i0, int64_t queries, int6
 
 void selected_attention_tiled(const float* q, int64_t n, int64_t position0, const KvCache& cache,
                               int64_t layer, int64_t num_heads, int64_t heads_per_unit, float scale,
-                              PrefillSelection& selection, float* out, SelectedPrefillCounts* counts) {
+                              PrefillSelection& selection, float* out, SelectedPrefillCounts* counts,
+                              MatmulPrecision precision) {
   const int64_t dim = cache.shape().head_dim;
   const int64_t kv_heads = cache.shape().num_kv_heads;
   const int64_t group = num_heads / kv_heads;
@@ -175,8 +176,8 @@ void selected_attention_tiled(const float* q, int64_t n, int64_t position0, cons
     head_rows.resize(static_cast<size_t>(tokens * dim));
 #pragma omp for schedule(dynamic)
     for (int64_t g = 0; g < kv_heads; ++g)
-      pack_head(cache, layer, g, tokens, kKeyTile, head_rows.data(), packed.keys + g * packed.key_stride,
-                packed.values + g * packed.value_stride);
+      pack_head(cache, layer, g, tokens, kKeyTile, precision, head_rows.data(),
+                packed.keys + g * packed.key_stride, packed.values + g * packed.value_stride);
 
     thread_local TaskScratch s;
 #pragma omp for schedule(dynamic) collapse(2)
@@ -191,6 +192,7 @@ void selected_attention_tiled(const float* q, int64_t n, int64_t position0, cons
                         group,
                         tokens,
                         scale,
+                        precision,
                         &cache,
                         layer,
                         packed.keys + g * packed.key_stride,

@@ -15,6 +15,7 @@
 
 #include "attention/attend.h"
 #include "cache/kv_cache.h"
+#include "kernels/cpu/gemm.h"
 
 namespace ratkv {
 
@@ -37,9 +38,12 @@ struct SelectedPrefillCounts {
 // q, out: [n, num_heads * head_dim]; query i sits at position position0 + i; the cache already holds the
 // block's keys. heads_per_unit: num_heads / num_kv_heads (the group shares a selection) or 1 (one
 // selection per query head). Fixed tiling: results do not depend on the thread count.
+// precision: the two products' as in causal_attention_tiled (prefill_attention.h); the query-by-query
+// path is f32 either way.
 void selected_attention_tiled(const float* q, int64_t n, int64_t position0, const KvCache& cache,
                               int64_t layer, int64_t num_heads, int64_t heads_per_unit, float scale,
                               PrefillSelection& selection, float* out,
-                              SelectedPrefillCounts* counts = nullptr);
+                              SelectedPrefillCounts* counts = nullptr,
+                              MatmulPrecision precision = MatmulPrecision::F32);
 
 }  // namespace ratkv

@@ -79,8 +79,8 @@ int run_niah(int argc, char** argv) {
       .flag("--bos", "prepend BOS to prompts (RULER and the seed paper do not)")
       .flag("--no-progress", "no progress bar")
       .option("--matmul", "PRECISION",
-              "prefill products: f32 (exact), or bf16 (activations rounded to bf16, about twice the rate on "
-              "CPUs with AVX512_BF16; recorded in every row)",
+              "prefill products (projections and prompt attention): f32 (exact), or bf16 (their activations "
+              "rounded to bf16, about twice the rate on CPUs with AVX512_BF16; recorded in every row)",
               "f32")
       .flag("--no-share-prefill", "every arm runs its own prefill (same results; for checks and timing)")
       .option("-t,--threads", "N", "threads");

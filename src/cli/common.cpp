@@ -18,8 +18,8 @@ void add_model_flags(Args& args) {
       .option("--tokenizer", "FILE",
               "tokenizer.json or SentencePiece .model (default: the model directory's)")
       .option("--matmul", "PRECISION",
-              "prefill products: f32 (exact), or bf16 (activations rounded to bf16; about twice the rate "
-              "on CPUs with AVX512_BF16)",
+              "prefill products (projections and prompt attention): f32 (exact), or bf16 (their "
+              "activations rounded to bf16; about twice the rate on CPUs with AVX512_BF16)",
               "f32")
       .flag("--no-mmap",
             "copy the weights into huge-page memory instead of reading them in place from the file "

@@ -96,14 +96,16 @@ InferenceContext::InferenceContext(const Model& model, const InferenceOptions& o
   memory_v_ = memory_k_;
   if (options.sparse.sparse()) {
     validate_sparse_config(options.sparse, options.page_size, c.num_layers);
-    sparse_ = std::make_unique<SparseAttention>(options.sparse, selector_shape(c, options));
+    sparse_ = std::make_unique<SparseAttention>(options.sparse, selector_shape(c, options),
+                                                options.matmul_precision);
   }
 }
 
 void InferenceContext::set_sparse_stats(SelectionObserver* stats) {
   observer_ = stats;
   if (!sparse_ && stats)
-    sparse_ = std::make_unique<SparseAttention>(options_.sparse, selector_shape(model_.config(), options_));
+    sparse_ = std::make_unique<SparseAttention>(options_.sparse, selector_shape(model_.config(), options_),
+                                                options_.matmul_precision);
   if (sparse_) sparse_->set_observer(stats);
 }
 
@@ -163,7 +165,7 @@ void InferenceContext::set_sparse_config(const SparseConfig& sparse) {
   options_.sparse = sparse;
   sparse_.reset();
   if (sparse.sparse() || observer_) {
-    sparse_ = std::make_unique<SparseAttention>(sparse, shape);
+    sparse_ = std::make_unique<SparseAttention>(sparse, shape, options_.matmul_precision);
     sparse_->set_observer(observer_);
   }
   if (position_ > 0 && observed > 0 && sparse_) {
@@ -305,7 +307,8 @@ void InferenceContext::attention_block(int64_t layer, int64_t n, ScratchFloats& 
     sparse_->attention(layer, q_.data(), n, position0, cache_, scale, attn_.data());
     sparse_->after_attention(layer, q_.data(), n, position0, cache_, scale);
   } else if (n >= kTiledAttentionMinTokens) {
-    causal_attention_tiled(q_.data(), n, position0, cache_, layer, c.num_heads, scale, attn_.data());
+    causal_attention_tiled(q_.data(), n, position0, cache_, layer, c.num_heads, scale, attn_.data(),
+                           options_.matmul_precision);
   } else {
     causal_attention(q_.data(), n, position0, cache_, layer, c.num_heads, scale, attn_.data());
   }

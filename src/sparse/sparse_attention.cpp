@@ -72,8 +72,12 @@ bool prefill_is_dense(const SparseConfig& config, const SelectorShape& shape) {
   return !config.sparse() || !make_selector(config, shape)->at_prefill();
 }
 
-SparseAttention::SparseAttention(const SparseConfig& config, const SelectorShape& shape)
-    : config_(config), shape_(shape), selector_(make_selector(config, shape)) {
+SparseAttention::SparseAttention(const SparseConfig& config, const SelectorShape& shape,
+                                 MatmulPrecision prompt_products)
+    : config_(config),
+      shape_(shape),
+      prompt_products_(prompt_products),
+      selector_(make_selector(config, shape)) {
   scratch_.resize(static_cast<size_t>(omp_get_max_threads()));
   spans_.resize(scratch_.size());
 }
@@ -131,7 +135,7 @@ void SparseAttention::attention(int64_t layer, const float* q, int64_t n, int64_
 void SparseAttention::dense(int64_t layer, const float* q, int64_t n, int64_t position0, const KvCache& cache,
                             float scale, float* out) {
   if (n >= kTiledAttentionMinTokens)
-    causal_attention_tiled(q, n, position0, cache, layer, shape_.num_heads, scale, out);
+    causal_attention_tiled(q, n, position0, cache, layer, shape_.num_heads, scale, out, prompt_products_);
   else
     causal_attention(q, n, position0, cache, layer, shape_.num_heads, scale, out);
 }
@@ -179,7 +183,7 @@ void SparseAttention::selected_prefill(int64_t layer, const float* q, int64_t n,
   SelectorPrefill selection(*selector_, config_, shape_, scratch_, layer, q, position0, cache, scale);
   const int64_t heads_per_unit = unit_of(config_, shape_, 0).heads;
   selected_attention_tiled(q, n, position0, cache, layer, shape_.num_heads, heads_per_unit, scale, selection,
-                           out);
+                           out, nullptr, prompt_products_);
 }
 
 void SparseAttention::report_dense(int64_t layer, const float* q, int64_t position, const KvCache& cache,

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cache/kv_cache.h"
+#include "kernels/cpu/gemm.h"
 #include "sparse/selector.h"
 #include "sparse/sparse_config.h"
 
@@ -49,7 +50,10 @@ bool prefill_is_dense(const SparseConfig& config, const SelectorShape& shape);
 
 class SparseAttention {
  public:
-  SparseAttention(const SparseConfig& config, const SelectorShape& shape);
+  // prompt_products: the precision of the tiled prompt kernels' two products (prefill_attention.h), the
+  // context's --matmul.
+  SparseAttention(const SparseConfig& config, const SelectorShape& shape,
+                  MatmulPrecision prompt_products = MatmulPrecision::F32);
 
   // out[n, num_heads * head_dim] = attention of q[n, num_heads * head_dim] (rows at positions
   // position0 + i) over the cache of `layer`, which already holds those rows' keys.
@@ -87,6 +91,7 @@ class SparseAttention {
 
   SparseConfig config_;
   SelectorShape shape_;
+  MatmulPrecision prompt_products_;
   std::unique_ptr<Selector> selector_;
   SelectionObserver* observer_ = nullptr;
   SparseCounters counters_;

@@ -156,6 +156,40 @@ TEST(Kernels, MemoryScanMatchesRecurrence) {
   }
 }
 
+// One softmax per (query, head) in double over the cache rows k, v [total, kv_heads, dim] (already rounded
+// to the cache dtype): query i of the block sits at position earlier + i and sees keys [0, earlier + i].
+// bf16_queries: each q·scale rounded to bf16 first, as the BF16 products take it.
+std::vector<float> plain_causal_softmax(const std::vector<float>& q, const std::vector<float>& k,
+                                        const std::vector<float>& v, int64_t earlier, int64_t n,
+                                        int64_t heads, int64_t kv_heads, int64_t dim, float scale,
+                                        bool bf16_queries) {
+  std::vector<float> expected(q.size());
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t h = 0; h < heads; ++h) {
+      const int64_t g = h / (heads / kv_heads), last = earlier + i;
+      std::vector<double> s(static_cast<size_t>(last + 1));
+      double mx = -1e300, sum = 0;
+      for (int64_t j = 0; j <= last; ++j) {
+        double dot = 0;
+        for (int64_t d = 0; d < dim; ++d) {
+          const float qd = q[(i * heads + h) * dim + d];
+          dot += (bf16_queries ? double(round_to_bf16(qd * scale)) : double(qd) * scale) *
+                 k[(j * kv_heads + g) * dim + d];
+        }
+        s[j] = dot;
+        mx = std::max(mx, s[j]);
+      }
+      for (auto& e : s) sum += (e = std::exp(e - mx));
+      for (int64_t d = 0; d < dim; ++d) {
+        double o = 0;
+        for (int64_t j = 0; j <= last; ++j) o += s[j] / sum * v[(j * kv_heads + g) * dim + d];
+        expected[(i * heads + h) * dim + d] = static_cast<float>(o);
+      }
+    }
+  }
+  return expected;
+}
+
 // Tiled prefill attention and per-query attention against a plain softmax, for odd lengths, page sizes
 // 1/5/16/64, MHA and GQA, every cache dtype, head sizes with the generic and the register-resident
 // paths (12; 64, 128), and a prompt block that starts after earlier tokens.
@@ -177,34 +211,53 @@ TEST(Kernels, AttentionKernelsMatchPlainSoftmax) {
           for (auto& e : v) e = round_to(dtype, e);
           const auto q = random_vector(static_cast<size_t>(n * heads * dim), 8);
           const float scale = 0.3f;
-          std::vector<float> tiled(q.size()), per_query(q.size()), expected(q.size());
+          std::vector<float> tiled(q.size()), per_query(q.size());
           causal_attention_tiled(q.data(), n, earlier, cache, 0, heads, scale, tiled.data());
           causal_attention(q.data(), n, earlier, cache, 0, heads, scale, per_query.data());
-          for (int64_t i = 0; i < n; ++i) {
-            for (int64_t h = 0; h < heads; ++h) {
-              const int64_t g = h / (heads / kv_heads), last = earlier + i;
-              std::vector<double> s(static_cast<size_t>(last + 1));
-              double mx = -1e300, sum = 0;
-              for (int64_t j = 0; j <= last; ++j) {
-                double dot = 0;
-                for (int64_t d = 0; d < dim; ++d)
-                  dot += double(q[(i * heads + h) * dim + d]) * k[(j * kv_heads + g) * dim + d];
-                s[j] = dot * scale;
-                mx = std::max(mx, s[j]);
-              }
-              for (auto& e : s) sum += (e = std::exp(e - mx));
-              for (int64_t d = 0; d < dim; ++d) {
-                double o = 0;
-                for (int64_t j = 0; j <= last; ++j) o += s[j] / sum * v[(j * kv_heads + g) * dim + d];
-                expected[(i * heads + h) * dim + d] = static_cast<float>(o);
-              }
-            }
-          }
+          const std::vector<float> expected =
+              plain_causal_softmax(q, k, v, earlier, n, heads, kv_heads, dim, scale, /*bf16_queries=*/false);
           EXPECT_LT(testing::relative_error(tiled, expected), 1e-5)
               << "page " << page << " heads " << heads << " dim " << dim;
           EXPECT_LT(testing::relative_error(per_query, expected), 1e-5)
               << "page " << page << " heads " << heads;
         }
+      }
+    }
+  }
+}
+
+// The tiled prompt attention with BF16 products (--matmul bf16): q·scale and the softmax weights are rounded
+// to bf16 for the two products, the keys and values of a bf16 cache are exact. Against the plain softmax over
+// the rounded queries, what remains is the weights' rounding (relative 2^-9 each, so at most 2^-9 of the
+// largest value) and f32 sums; a packing error (a token or a dimension out of place) is far larger with this
+// sharp a softmax. Odd lengths and head sizes (13: an odd number of bf16 pairs), MHA and GQA, page sizes
+// 1/16/64, a block after earlier tokens, and the same bound for the f32 products' output.
+TEST(Kernels, Bf16PromptAttentionMatchesPlainSoftmaxOverRoundedQueries) {
+  for (int64_t page : {1, 16, 64}) {
+    for (auto [heads, kv_heads, dim] :
+         {std::tuple<int64_t, int64_t, int64_t>{3, 3, 13}, {6, 2, 64}, {2, 1, 128}}) {
+      for (auto [earlier, n] : {std::pair<int64_t, int64_t>{19, 77}, {150, 203}}) {
+        KvCache cache(KvCacheShape{1, kv_heads, dim, page, DType::BF16});
+        const int64_t total = earlier + n;
+        auto k = random_vector(static_cast<size_t>(total * kv_heads * dim), 5);
+        auto v = random_vector(static_cast<size_t>(total * kv_heads * dim), 6);
+        cache.append(0, k.data(), v.data(), earlier);
+        cache.append(0, k.data() + earlier * kv_heads * dim, v.data() + earlier * kv_heads * dim, n);
+        for (auto& e : k) e = round_to_bf16(e);
+        for (auto& e : v) e = round_to_bf16(e);
+        const auto q = random_vector(static_cast<size_t>(n * heads * dim), 8);
+        const float scale = 2.0f / std::sqrt(static_cast<float>(dim));
+        std::vector<float> bf16(q.size()), f32(q.size());
+        causal_attention_tiled(q.data(), n, earlier, cache, 0, heads, scale, bf16.data(),
+                               MatmulPrecision::BF16);
+        causal_attention_tiled(q.data(), n, earlier, cache, 0, heads, scale, f32.data(),
+                               MatmulPrecision::F32);
+        const auto rounded_queries =
+            plain_causal_softmax(q, k, v, earlier, n, heads, kv_heads, dim, scale, /*bf16_queries=*/true);
+        EXPECT_LT(testing::relative_error(bf16, rounded_queries), 1.0 / 512)
+            << "page " << page << " heads " << heads << " dim " << dim << " n " << n;
+        // The rounding is really there: the f32 products do not give the same numbers.
+        EXPECT_GT(testing::relative_error(bf16, f32), 0.0);
       }
     }
   }

@@ -5,6 +5,7 @@
 
 #include "model/model.h"
 #include "model/reference_forward.h"
+#include "sparse/sparse_config.h"
 #include "test_util.h"
 
 namespace ratkv {
@@ -189,6 +190,40 @@ TEST(ModelExactness, ResultsDoNotDependOnThreadCount) {
   omp_set_num_threads(saved);
   ASSERT_EQ(one.size(), two.size());
   for (size_t i = 0; i < one.size(); ++i) ASSERT_EQ(one[i], two[i]) << "logit " << i;
+}
+
+// --matmul bf16 rounds the activations of every prompt product — the projections and, in the tiled prompt
+// attention, q and the softmax weights — to bf16: the logits move by about bf16's precision from the f32
+// ones, and stay independent of the thread count. Dense and MoBA (its block-sparse prompt on the tiles).
+TEST(ModelExactness, Bf16ProductsStayNearF32AndDoNotDependOnThreadCount) {
+  const ModelConfig config = testing::tiny_config(Family::RatPlus);
+  auto model = Model::load(testing::write_tiny_model(config, "bf16_products", 19, DType::BF16));
+  const auto tokens = testing::random_tokens(150, config.vocab_size, 4);
+  for (bool moba : {false, true}) {
+    InferenceOptions options;
+    options.page_size = 16;
+    if (moba) {
+      options.sparse = preset_config(SparsePreset::Seed, SparseMethod::Moba);
+      options.sparse.budget = SparseBudget::parse("1/4");
+      options.sparse.moba_block = 16;
+    }
+    std::vector<float> f32, one, three;
+    InferenceContext exact(*model, options);
+    exact.forward(tokens, LogitRows::All, f32);
+    options.matmul_precision = MatmulPrecision::BF16;
+    const int saved = omp_get_max_threads();
+    omp_set_num_threads(1);
+    InferenceContext a(*model, options);
+    a.forward(tokens, LogitRows::All, one);
+    omp_set_num_threads(3);
+    InferenceContext b(*model, options);
+    b.forward(tokens, LogitRows::All, three);
+    omp_set_num_threads(saved);
+    EXPECT_EQ(one, three) << (moba ? "moba" : "dense");
+    const double error = testing::relative_error(one, f32);
+    EXPECT_GT(error, 0.0) << (moba ? "moba" : "dense");
+    EXPECT_LT(error, 2e-2) << (moba ? "moba" : "dense");
+  }
 }
 
 // Decode steps past 128 tokens split attention into chunks across threads (decode_attention) and run

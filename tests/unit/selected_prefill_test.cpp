@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <set>
+#include <tuple>
 
 #include "attention/prefill_attention.h"
 #include "attention/selected_prefill_attention.h"
@@ -121,6 +122,42 @@ TEST(SelectedPrefill, TilesAndQueryByQueryEqualOneSoftmaxPerQuery) {
                 selection.select(i, unit, spans);
                 expect_softmax_over(rc, q, out, i, h, heads, g, tokens_of(spans, page), scale, 2e-5);
               }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// With BF16 products (--matmul bf16) the tiles round q·scale and the softmax weights to bf16: against one
+// softmax per query over the rounded queries, only the weights' rounding remains (at most 2^-9 of the largest
+// value). Block selections (tiles, with masked and unmasked key tiles), MHA and GQA, shared and per-head
+// selections, an odd head size.
+TEST(SelectedPrefill, Bf16TilesEqualOneSoftmaxPerQueryOverRoundedQueries) {
+  for (int64_t page : {16, 64}) {
+    for (auto [heads, kv_heads, dim] : {std::tuple<int64_t, int64_t, int64_t>{3, 3, 13}, {6, 2, 64}}) {
+      const int64_t earlier = 150, n = 203, total = earlier + n;
+      RandomCache rc(1, kv_heads, dim, page, total, DType::BF16, 31 + static_cast<uint64_t>(page), 1.0f);
+      const auto q = random_vector(static_cast<size_t>(n * heads * dim), 32, 1.5f);
+      const float scale = 1.0f / std::sqrt(static_cast<float>(dim));
+      std::vector<float> rounded(q.size());
+      for (size_t i = 0; i < q.size(); ++i) rounded[i] = round_to_bf16(q[i] * scale);
+      const int64_t group = heads / kv_heads;
+      for (auto [block, keep] : {std::pair<int64_t, double>{64, 0.3}, {48, 0.5}}) {
+        for (int64_t heads_per_unit : {group, int64_t{1}}) {
+          RandomSelection selection(earlier, page, block, keep, 6);
+          std::vector<float> out(q.size());
+          SelectedPrefillCounts counts;
+          selected_attention_tiled(q.data(), n, earlier, *rc.cache, 0, heads, heads_per_unit, scale,
+                                   selection, out.data(), &counts, MatmulPrecision::BF16);
+          EXPECT_EQ(counts.query_tasks, 0);
+          for (int64_t i : {int64_t{0}, int64_t{63}, int64_t{64}, int64_t{130}, n - 1}) {
+            for (int64_t h = 0; h < heads; ++h) {
+              const int64_t g = h / group;
+              std::vector<TokenSpan> spans;
+              selection.select(i, heads_per_unit == group ? g : h, spans);
+              expect_softmax_over(rc, rounded, out, i, h, heads, g, tokens_of(spans, page), 1.0f, 8e-3);
             }
           }
         }
