@@ -21,11 +21,13 @@ constexpr int64_t kKeyTile = 128;   // keys per inner step; a multiple of kGemmC
 }  // namespace
 
 void causal_attention_tiled(const float* q, int64_t n, int64_t position0, const KvCache& cache, int64_t layer,
-                            int64_t num_heads, float scale, float* out, MatmulPrecision precision) {
+                            int64_t num_heads, float scale, float* out, MatmulPrecision precision,
+                            int64_t first_row) {
   const int64_t dim = cache.shape().head_dim;
   const int64_t kv_heads = cache.shape().num_kv_heads;
   const int64_t group = num_heads / kv_heads;
   const int64_t query_tiles = (n + kQueryTile - 1) / kQueryTile;
+  const int64_t first_tile = std::clamp<int64_t>(first_row, 0, n) / kQueryTile;
   const int64_t row_stride = num_heads * dim;
   const int64_t tokens = position0 + n;  // every key of the block is in the cache already
 
@@ -52,7 +54,7 @@ void causal_attention_tiled(const float* q, int64_t n, int64_t position0, const 
 
 #pragma omp for schedule(dynamic) collapse(2)
     for (int64_t g = 0; g < kv_heads; ++g) {
-      for (int64_t tile = 0; tile < query_tiles; ++tile) {
+      for (int64_t tile = first_tile; tile < query_tiles; ++tile) {
         const int64_t i0 = tile * kQueryTile, queries = std::min(kQueryTile, n - i0);
         const int64_t rows_in_tile = queries * group;
         // Row r = (query i0 + r / group, head g * group + r % group); scaled once here.

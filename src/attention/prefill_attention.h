@@ -17,8 +17,10 @@ namespace ratkv {
 // query tile) tasks with a fixed tiling, so results do not depend on the thread count.
 // Memory: the layer's keys and values of every KV head, packed once per call (at most 2 × num_kv_heads ×
 // tokens × head_dim × 4 bytes, tokens = position0 + n), held per calling thread and reused by later calls.
+// first_row: only the query tiles that hold rows ≥ first_row are computed (the rest of out is left as it
+// was) — for a caller that needs only the last rows; the rows computed are the same bits either way.
 void causal_attention_tiled(const float* q, int64_t n, int64_t position0, const KvCache& cache, int64_t layer,
                             int64_t num_heads, float scale, float* out,
-                            MatmulPrecision precision = MatmulPrecision::F32);
+                            MatmulPrecision precision = MatmulPrecision::F32, int64_t first_row = 0);
 
 }  // namespace ratkv

@@ -160,12 +160,13 @@ void attend_by_tiles(const Task& t, int64_t g, int64_t i0, int64_t queries, int6
 void selected_attention_tiled(const float* q, int64_t n, int64_t position0, const KvCache& cache,
                               int64_t layer, int64_t num_heads, int64_t heads_per_unit, float scale,
                               PrefillSelection& selection, float* out, SelectedPrefillCounts* counts,
-                              MatmulPrecision precision) {
+                              MatmulPrecision precision, int64_t first_row) {
   const int64_t dim = cache.shape().head_dim;
   const int64_t kv_heads = cache.shape().num_kv_heads;
   const int64_t group = num_heads / kv_heads;
   const int64_t units = group / heads_per_unit;  // selections per query and KV head
   const int64_t query_tiles = (n + kQueryTile - 1) / kQueryTile;
+  const int64_t first_tile = std::clamp<int64_t>(first_row, 0, n) / kQueryTile;
   const int64_t tokens = position0 + n;
   const PackedHeads packed = packed_heads_buffers(kv_heads, tokens, dim);
   int64_t tiled_tasks = 0, query_tasks = 0;
@@ -182,7 +183,7 @@ void selected_attention_tiled(const float* q, int64_t n, int64_t position0, cons
     thread_local TaskScratch s;
 #pragma omp for schedule(dynamic) collapse(2)
     for (int64_t g = 0; g < kv_heads; ++g) {
-      for (int64_t tile = 0; tile < query_tiles; ++tile) {
+      for (int64_t tile = first_tile; tile < query_tiles; ++tile) {
         const Task task{q,
                         n,
                         position0,

@@ -39,11 +39,11 @@ struct SelectedPrefillCounts {
 // block's keys. heads_per_unit: num_heads / num_kv_heads (the group shares a selection) or 1 (one
 // selection per query head). Fixed tiling: results do not depend on the thread count.
 // precision: the two products' as in causal_attention_tiled (prefill_attention.h); the query-by-query
-// path is f32 either way.
+// path is f32 either way. first_row: as there, only the query tiles holding rows ≥ first_row are computed.
 void selected_attention_tiled(const float* q, int64_t n, int64_t position0, const KvCache& cache,
                               int64_t layer, int64_t num_heads, int64_t heads_per_unit, float scale,
                               PrefillSelection& selection, float* out,
                               SelectedPrefillCounts* counts = nullptr,
-                              MatmulPrecision precision = MatmulPrecision::F32);
+                              MatmulPrecision precision = MatmulPrecision::F32, int64_t first_row = 0);
 
 }  // namespace ratkv

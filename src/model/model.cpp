@@ -229,9 +229,16 @@ void InferenceContext::forward(std::span<const int32_t> tokens, LogitRows rows, 
     convert_to_f32(w.embedding.row(tokens[static_cast<size_t>(t)]), w.embedding.dtype, static_cast<size_t>(h),
                    x.data() + t * h);
 
+  // The last layer's output feeds only the logits: rows whose logits are not asked for are cached (keys and
+  // values) but not carried through its attention output and FFN (as llama.cpp does). For the last row it
+  // keeps kMatmulGemmMinRows rows, so that its products stay on the GEMM and give the same bits.
+  const int64_t output_from = rows == LogitRows::All || options_.last_layer_all_rows ? 0
+                              : rows == LogitRows::Last ? std::max<int64_t>(0, n - kMatmulGemmMinRows)
+                                                        : n;
   for (int64_t layer = 0; layer < c.num_layers; ++layer) {
-    attention_block(layer, n, x);
-    ffn_block(layer, n, x);
+    const int64_t from = layer + 1 == c.num_layers ? output_from : 0;
+    attention_block(layer, n, from, x);
+    ffn_block(layer, n, from, x);
   }
   if (position_ == 0) {
     prompt_end_ = n;
@@ -256,12 +263,12 @@ void InferenceContext::forward(std::span<const int32_t> tokens, LogitRows rows, 
   timings_.total_seconds += seconds_since(forward_start);
 }
 
-void InferenceContext::attention_block(int64_t layer, int64_t n, ScratchFloats& x) {
+void InferenceContext::attention_block(int64_t layer, int64_t n, int64_t from, ScratchFloats& x) {
   const ModelConfig& c = model_.config();
   const LayerWeights& lw = model_.weights().layers[static_cast<size_t>(layer)];
   const float eps = static_cast<float>(c.rms_norm_eps);
 
-  const float* input = block_input(n, x, lw.attn_norm);
+  const float* input = block_input(x.data(), n, lw.attn_norm);
   // Every product of the normed input at once (absent gates are skipped): one parallel region at decode.
   const bool memory = c.layer_has_memory(layer);
   linear_many(input, n,
@@ -304,53 +311,58 @@ void InferenceContext::attention_block(int64_t layer, int64_t n, ScratchFloats& 
   const auto attention_start = Clock::now();
   if (sparse_) {
     // Selection sees the keys exactly as attention reads them: post-memory, post-RoPE, stored.
-    sparse_->attention(layer, q_.data(), n, position0, cache_, scale, attn_.data());
+    sparse_->attention(layer, q_.data(), n, position0, cache_, scale, attn_.data(), from);
     sparse_->after_attention(layer, q_.data(), n, position0, cache_, scale);
   } else if (n >= kTiledAttentionMinTokens) {
     causal_attention_tiled(q_.data(), n, position0, cache_, layer, c.num_heads, scale, attn_.data(),
-                           options_.matmul_precision);
+                           options_.matmul_precision, from);
   } else {
     causal_attention(q_.data(), n, position0, cache_, layer, c.num_heads, scale, attn_.data());
   }
   timings_.attention_seconds += seconds_since(attention_start);
-  if (c.output_gate) multiply_by_sigmoid(attn_.data(), out_gate_.data(), n * c.q_dim());
+  const int64_t rows = n - from;
+  if (rows == 0) return;
+  float* attn_rows = attn_.data() + from * c.q_dim();
+  if (c.output_gate) multiply_by_sigmoid(attn_rows, out_gate_.data() + from * c.q_dim(), rows * c.q_dim());
 
-  linear(attn_.data(), n, lw.o, proj_);
-  add_block_output(n, x, lw.attn_out_norm);
+  linear(attn_rows, rows, lw.o, proj_);
+  add_block_output(x.data() + from * c.hidden_size, rows, lw.attn_out_norm);
 }
 
-void InferenceContext::ffn_block(int64_t layer, int64_t n, ScratchFloats& x) {
+void InferenceContext::ffn_block(int64_t layer, int64_t n, int64_t from, ScratchFloats& x) {
   const ModelConfig& c = model_.config();
   const LayerWeights& lw = model_.weights().layers[static_cast<size_t>(layer)];
+  float* x_rows = x.data() + from * c.hidden_size;
+  const int64_t rows = n - from;
+  if (rows == 0) return;
 
-  const float* input = block_input(n, x, lw.ffn_norm);
+  const float* input = block_input(x_rows, rows, lw.ffn_norm);
   if (c.ffn == FfnKind::SwiGlu) {
-    linear_many(input, n, {{&lw.ffn_up, &ffn_a_}, {&lw.ffn_gate, &ffn_b_}});
-    silu_mul(ffn_b_.data(), ffn_a_.data(), n * c.intermediate_size);
-    linear(ffn_b_.data(), n, lw.ffn_down, proj_);
+    linear_many(input, rows, {{&lw.ffn_up, &ffn_a_}, {&lw.ffn_gate, &ffn_b_}});
+    silu_mul(ffn_b_.data(), ffn_a_.data(), rows * c.intermediate_size);
+    linear(ffn_b_.data(), rows, lw.ffn_down, proj_);
   } else {
-    linear(input, n, lw.ffn_up, ffn_a_);
-    gelu_erf(ffn_a_.data(), n * c.intermediate_size);
-    linear(ffn_a_.data(), n, lw.ffn_down, proj_);
+    linear(input, rows, lw.ffn_up, ffn_a_);
+    gelu_erf(ffn_a_.data(), rows * c.intermediate_size);
+    linear(ffn_a_.data(), rows, lw.ffn_down, proj_);
   }
-  add_block_output(n, x, lw.ffn_out_norm);
+  add_block_output(x_rows, rows, lw.ffn_out_norm);
 }
 
-const float* InferenceContext::block_input(int64_t n, const ScratchFloats& x,
-                                           const std::vector<float>& norm) {
+const float* InferenceContext::block_input(const float* x, int64_t rows, const std::vector<float>& norm) {
   const ModelConfig& c = model_.config();
-  if (c.norm_placement != NormPlacement::PreNorm) return x.data();
-  normed_.resize(static_cast<size_t>(n * c.hidden_size));
-  rms_norm(x.data(), norm.data(), n, c.hidden_size, static_cast<float>(c.rms_norm_eps), normed_.data());
+  if (c.norm_placement != NormPlacement::PreNorm) return x;
+  normed_.resize(static_cast<size_t>(rows * c.hidden_size));
+  rms_norm(x, norm.data(), rows, c.hidden_size, static_cast<float>(c.rms_norm_eps), normed_.data());
   return normed_.data();
 }
 
-void InferenceContext::add_block_output(int64_t n, ScratchFloats& x, const std::vector<float>& out_norm) {
+void InferenceContext::add_block_output(float* x, int64_t rows, const std::vector<float>& out_norm) {
   const ModelConfig& c = model_.config();
   const int64_t h = c.hidden_size;
   if (c.norm_placement == NormPlacement::PostNormInResidual)
-    rms_norm(proj_.data(), out_norm.data(), n, h, static_cast<float>(c.rms_norm_eps), proj_.data());
-  for (int64_t i = 0; i < n * h; ++i) x[static_cast<size_t>(i)] += proj_[static_cast<size_t>(i)];
+    rms_norm(proj_.data(), out_norm.data(), rows, h, static_cast<float>(c.rms_norm_eps), proj_.data());
+  for (int64_t i = 0; i < rows * h; ++i) x[i] += proj_[static_cast<size_t>(i)];
 }
 
 }  // namespace ratkv

@@ -56,6 +56,9 @@ struct InferenceOptions {
   // Precision of the prefill products (n > 4 tokens; decode's GEMV is always f32): F32, or BF16 with the
   // activations rounded to bf16 (kernels/cpu/gemm.h) — faster, no longer exact against the references.
   MatmulPrecision matmul_precision = MatmulPrecision::F32;
+  // Carry every prompt row through the last layer even when only the last row's logits are asked for (the
+  // engine skips the others: forward()). Same logits either way; kept for the test that proves it.
+  bool last_layer_all_rows = false;
 };
 
 enum class LogitRows { None, Last, All };
@@ -131,12 +134,18 @@ class InferenceContext {
   const SparseConfig& sparse_config() const { return options_.sparse; }
 
  private:
-  void attention_block(int64_t layer, int64_t n, ScratchFloats& x);
-  void ffn_block(int64_t layer, int64_t n, ScratchFloats& x);
-  // A block's input: x, or its RMS norm in normed_ for pre-norm families.
-  const float* block_input(int64_t n, const ScratchFloats& x, const std::vector<float>& norm);
-  // x += proj_, normed first by out_norm for families that norm inside the residual branch (OLMo2).
-  void add_block_output(int64_t n, ScratchFloats& x, const std::vector<float>& out_norm);
+  // A layer's two blocks over the n rows of x [n, hidden]. Rows before `from` need no output (the last
+  // layer of a prompt whose logits are asked for its last rows only): the attention block still stores every
+  // row's key and value, but computes the attention, the output projection and the residual update only for
+  // the rows from `from` (the attention kernels' tiles give those rows the same bits either way), and the FFN
+  // block only for those rows.
+  void attention_block(int64_t layer, int64_t n, int64_t from, ScratchFloats& x);
+  void ffn_block(int64_t layer, int64_t n, int64_t from, ScratchFloats& x);
+  // A block's input for `rows` rows of x: x itself, or its RMS norm in normed_ for pre-norm families.
+  const float* block_input(const float* x, int64_t rows, const std::vector<float>& norm);
+  // x[rows, hidden] += proj_, normed first by out_norm for families that norm inside the residual branch
+  // (OLMo2).
+  void add_block_output(float* x, int64_t rows, const std::vector<float>& out_norm);
   void linear(const float* x, int64_t n, const Linear& l, ScratchFloats& y);
   // Products of one input in one call (one parallel region at decode); empty Linears are skipped.
   static constexpr int64_t kMaxProducts = 8;

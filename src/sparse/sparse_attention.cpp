@@ -98,7 +98,7 @@ SelectScratch& SparseAttention::scratch(int thread) {
 }
 
 void SparseAttention::attention(int64_t layer, const float* q, int64_t n, int64_t position0,
-                                const KvCache& cache, float scale, float* out) {
+                                const KvCache& cache, float scale, float* out, int64_t first_row) {
   const bool decode = n == 1;
   const bool use_selector =
       !config_.layer_is_dense(layer) && (decode ? selector_->at_decode() : selector_->at_prefill());
@@ -109,19 +109,19 @@ void SparseAttention::attention(int64_t layer, const float* q, int64_t n, int64_
     for (int64_t i = 0; i < n && all_covered; ++i)
       all_covered = config_.budget.resolve(position0 + i + 1) >= position0 + i + 1;
     if (all_covered) {
-      dense(layer, q, n, position0, cache, scale, out);
+      dense(layer, q, n, position0, cache, scale, out, first_row);
       return;
     }
   }
   if (use_selector && n >= kTiledAttentionMinTokens) {
-    selected_prefill(layer, q, n, position0, cache, scale, out);
+    selected_prefill(layer, q, n, position0, cache, scale, out, first_row);
     return;
   }
   if (use_selector) {
     selected(layer, q, n, position0, cache, scale, out);
     return;
   }
-  dense(layer, q, n, position0, cache, scale, out);
+  dense(layer, q, n, position0, cache, scale, out, first_row);
   if (decode) {
     const int64_t visible = position0 + 1;
     counters_.decode_steps += 1;
@@ -133,9 +133,11 @@ void SparseAttention::attention(int64_t layer, const float* q, int64_t n, int64_
 }
 
 void SparseAttention::dense(int64_t layer, const float* q, int64_t n, int64_t position0, const KvCache& cache,
-                            float scale, float* out) {
+                            float scale, float* out, int64_t first_row) {
+  // Short blocks (and decode) compute every row: first_row only saves work on the tiles.
   if (n >= kTiledAttentionMinTokens)
-    causal_attention_tiled(q, n, position0, cache, layer, shape_.num_heads, scale, out, prompt_products_);
+    causal_attention_tiled(q, n, position0, cache, layer, shape_.num_heads, scale, out, prompt_products_,
+                           first_row);
   else
     causal_attention(q, n, position0, cache, layer, shape_.num_heads, scale, out);
 }
@@ -178,12 +180,12 @@ class SelectorPrefill final : public PrefillSelection {
 }  // namespace
 
 void SparseAttention::selected_prefill(int64_t layer, const float* q, int64_t n, int64_t position0,
-                                       const KvCache& cache, float scale, float* out) {
+                                       const KvCache& cache, float scale, float* out, int64_t first_row) {
   fit_scratch_to_threads();
   SelectorPrefill selection(*selector_, config_, shape_, scratch_, layer, q, position0, cache, scale);
   const int64_t heads_per_unit = unit_of(config_, shape_, 0).heads;
   selected_attention_tiled(q, n, position0, cache, layer, shape_.num_heads, heads_per_unit, scale, selection,
-                           out, nullptr, prompt_products_);
+                           out, nullptr, prompt_products_, first_row);
 }
 
 void SparseAttention::report_dense(int64_t layer, const float* q, int64_t position, const KvCache& cache,

@@ -57,8 +57,11 @@ class SparseAttention {
 
   // out[n, num_heads * head_dim] = attention of q[n, num_heads * head_dim] (rows at positions
   // position0 + i) over the cache of `layer`, which already holds those rows' keys.
+  // first_row: rows before it may be left uncomputed (for a caller that needs only the last rows): the tiled
+  // kernels skip the query tiles before it; every choice of kernel is still made on the whole block, so the
+  // rows computed are the same bits either way.
   void attention(int64_t layer, const float* q, int64_t n, int64_t position0, const KvCache& cache,
-                 float scale, float* out);
+                 float scale, float* out, int64_t first_row = 0);
   // After the attention of a layer: lets the selector observe the prompt (when position0 == 0).
   void after_attention(int64_t layer, const float* q, int64_t n, int64_t position0, const KvCache& cache,
                        float scale);
@@ -76,13 +79,13 @@ class SparseAttention {
 
  private:
   void dense(int64_t layer, const float* q, int64_t n, int64_t position0, const KvCache& cache, float scale,
-             float* out);
+             float* out, int64_t first_row = 0);
   void selected(int64_t layer, const float* q, int64_t n, int64_t position0, const KvCache& cache,
                 float scale, float* out);
   // A prompt block of at least kTiledAttentionMinTokens rows: the selections on the tiled kernel
   // (attention/selected_prefill_attention.h).
   void selected_prefill(int64_t layer, const float* q, int64_t n, int64_t position0, const KvCache& cache,
-                        float scale, float* out);
+                        float scale, float* out, int64_t first_row);
   void report_dense(int64_t layer, const float* q, int64_t position, const KvCache& cache, float scale);
   SelectScratch& scratch(int thread);
   // One scratch and span list per thread of the team about to run (the thread count can grow after

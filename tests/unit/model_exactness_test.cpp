@@ -226,6 +226,55 @@ TEST(ModelExactness, Bf16ProductsStayNearF32AndDoNotDependOnThreadCount) {
   }
 }
 
+// A prompt asked for its last row's logits only skips the last layer's output for the other rows
+// (forward's output_from): the logits must have the bits they have when every row goes through
+// (last_layer_all_rows), and the keys and values stored — hence every later step — must not change either.
+// Every family, with and without the memory and the output gate, dense and MoBA prompts, f32 and bf16
+// products; prompts of 5 (nothing to skip), 9 (per-row GEMM, one query tile), 70 and 150 tokens (tiles, the
+// last one partial). With LogitRows::None the last layer's output is skipped for every row.
+TEST(ModelExactness, SkippingTheLastLayersUnusedRowsChangesNoBits) {
+  for (Family family : {Family::Llama, Family::Olmo2, Family::RatPlus}) {
+    ModelConfig config = testing::tiny_config(family, 4, 2, 16);
+    if (family != Family::RatPlus) {
+      config.memory_layers = {true, false};
+      config.output_gate = true;
+    }
+    auto model = Model::load(testing::write_tiny_model(config, "last_row", 23, DType::BF16));
+    for (bool moba : {false, true}) {
+      for (MatmulPrecision precision : {MatmulPrecision::F32, MatmulPrecision::BF16}) {
+        for (int64_t n : {5, 9, 70, 150}) {
+          InferenceOptions options;
+          options.page_size = 16;
+          options.matmul_precision = precision;
+          if (moba) {
+            options.sparse = preset_config(SparsePreset::Seed, SparseMethod::Moba);
+            options.sparse.budget = SparseBudget::parse("1/4");
+            options.sparse.moba_block = 16;
+          }
+          InferenceOptions every_row = options;
+          every_row.last_layer_all_rows = true;
+          const auto tokens = testing::random_tokens(n, config.vocab_size, 5);
+          InferenceContext skipping(*model, options), reference(*model, every_row), silent(*model, options);
+          std::vector<float> got, expected, none;
+          skipping.forward(tokens, LogitRows::Last, got);
+          reference.forward(tokens, LogitRows::Last, expected);
+          silent.forward(tokens, LogitRows::None, none);
+          const std::string what = family_name(family) + (moba ? " moba " : " dense ") +
+                                   matmul_precision_name(precision) + " n " + std::to_string(n);
+          EXPECT_EQ(got, expected) << what;
+          const int32_t next = 7;
+          std::vector<float> step, step_expected, step_none;
+          skipping.forward(std::span(&next, 1), LogitRows::Last, step);
+          reference.forward(std::span(&next, 1), LogitRows::Last, step_expected);
+          silent.forward(std::span(&next, 1), LogitRows::Last, step_none);
+          EXPECT_EQ(step, step_expected) << what;
+          EXPECT_EQ(step_none, step_expected) << what;
+        }
+      }
+    }
+  }
+}
+
 // Decode steps past 128 tokens split attention into chunks across threads (decode_attention) and run
 // the GEMVs of several products in one region (matmul_many): still the same bits for 1 and 3 threads.
 TEST(ModelExactness, DecodeStepsDoNotDependOnThreadCount) {

@@ -135,7 +135,7 @@ void matmul_many(const float* x, int64_t n, const MatmulTarget* targets, int64_t
   for (int64_t i = 0; i < count; ++i)
     require(targets[i].w->cols == cols, "matmul_many: products of one input need the same width, got ",
             targets[i].w->cols, " and ", cols);
-  if (n > 4) {
+  if (n >= kMatmulGemmMinRows) {
     gemm_many(x, n, targets, count, precision);
   } else {
     // Decode: every row block of every product and token is one task of a single parallel region (one

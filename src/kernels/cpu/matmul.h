@@ -14,6 +14,10 @@ namespace ratkv {
 void matmul(const float* x, int64_t n, const WeightView& w, const float* bias, float* y,
             MatmulPrecision precision = MatmulPrecision::F32);
 
+// Products of at least this many rows run on the packed GEMM (kernels/cpu/gemm.h), fewer on the GEMV: the
+// two sum in different orders, so a row's result depends on which side of this its call falls.
+constexpr int64_t kMatmulGemmMinRows = 5;
+
 // Several products of the same input x[n, cols] (e.g. q, k, v and the gates of a layer): y_i = x · W_iᵀ
 // + bias_i for each target, identical to one matmul per target. For n ≤ 4 (decode) all their row blocks
 // share one parallel region, saving a fork and join per product.
