@@ -13,10 +13,6 @@ namespace ratkv::prefill_tiles {
 
 namespace {
 
-int64_t dim_panels(int64_t dim) {
-  return (dim + kGemmCols - 1) / kGemmCols;
-}
-
 // Converts keys or values of tokens [start, start + count) of one KV head into rows of f32.
 void gather_rows(const KvCache& cache, int64_t layer, int64_t kv_head, int64_t start, int64_t count,
                  bool values, float* rows) {

@@ -27,11 +27,15 @@ int64_t value_words(int64_t tokens, int64_t dim);
 void pack_head(const KvCache& cache, int64_t layer, int64_t kv_head, int64_t tokens, int64_t value_tile,
                MatmulPrecision p, float* rows, uint32_t* keys, uint32_t* values);
 
+// Panels of kGemmCols dimensions a head's values take.
+inline int64_t dim_panels(int64_t dim) {
+  return (dim + kGemmCols - 1) / kGemmCols;
+}
 inline int64_t key_tile_offset(int64_t k0, int64_t dim, MatmulPrecision p) {
   return k0 * gemm_steps(dim, p);
 }
 inline int64_t value_tile_offset(int64_t k0, int64_t dim, MatmulPrecision p) {
-  return gemm_steps(k0, p) * ((dim + kGemmCols - 1) / kGemmCols) * kGemmCols;
+  return gemm_steps(k0, p) * dim_panels(dim) * kGemmCols;
 }
 
 // The packed keys and values of every KV head for one call, in buffers owned by the calling thread (one

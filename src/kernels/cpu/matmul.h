@@ -19,8 +19,8 @@ void matmul(const float* x, int64_t n, const WeightView& w, const float* bias, f
 constexpr int64_t kMatmulGemmMinRows = 5;
 
 // Several products of the same input x[n, cols] (e.g. q, k, v and the gates of a layer): y_i = x · W_iᵀ
-// + bias_i for each target, identical to one matmul per target. For n ≤ 4 (decode) all their row blocks
-// share one parallel region, saving a fork and join per product.
+// + bias_i for each target, identical to one matmul per target. Below kMatmulGemmMinRows rows (decode) all
+// their row blocks share one parallel region, saving a fork and join per product.
 struct MatmulTarget {
   const WeightView* w;
   const float* bias;  // may be null
