@@ -12,6 +12,10 @@
 
 namespace ratkv {
 
+// Queries per tile of the prompt kernels (this one and selected_attention_tiled): with first_row, they
+// compute rows from first_row / kPromptQueryTile · kPromptQueryTile on, so those rows' queries must exist.
+constexpr int64_t kPromptQueryTile = 64;
+
 // q, out: [n, num_heads * head_dim]; query i sits at position position0 + i and attends to cache tokens
 // [0, position0 + i] of its KV head (h / (num_heads / num_kv_heads)). Work is split into (KV head,
 // query tile) tasks with a fixed tiling, so results do not depend on the thread count.

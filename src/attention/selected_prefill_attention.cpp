@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 
+#include "attention/prefill_attention.h"
 #include "attention/prefill_tiles.h"
 #include "base/scratch.h"
 #include "kernels/cpu/gemm.h"
@@ -16,8 +17,9 @@ namespace {
 
 using namespace prefill_tiles;
 
-constexpr int64_t kQueryTile = 64;  // queries per task (times the GQA group for the rows of a task)
-constexpr int64_t kKeyTile = 64;    // keys per mask word; a multiple of kGemmCols, so tiles start on panels
+constexpr int64_t kQueryTile =
+    kPromptQueryTile;             // queries per task (times the GQA group for the rows of a task)
+constexpr int64_t kKeyTile = 64;  // keys per mask word; a multiple of kGemmCols, so tiles start on panels
 static_assert(kKeyTile == 64, "one uint64_t mask word per row and key tile");
 // A task attends query by query when its masked tiles hold more than this many times the tokens it selected.
 // An estimate, not a tuned value: attend_partial costs about 6 ns per key and head from L2 on the

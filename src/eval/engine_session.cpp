@@ -108,7 +108,7 @@ class EngineSession final : public ModelSession {
       for (size_t k = 0; k < members.size(); ++k) {
         if (k > 0) ctx.rollback(prompt_end);
         out[members[k]] = decode(ctx, configs[members[k]].sparse, input, &logits);
-        out[members[k]].prefill_seconds = prefill;
+        out[members[k]].prefill_seconds += prefill;
       }
     }
     for (size_t i : alone) {
@@ -140,7 +140,12 @@ class EngineSession final : public ModelSession {
   CellOutcome decode(InferenceContext& ctx, const SparseConfig& sparse, const CellInput& input,
                      const std::vector<float>* prefilled) {
     const auto& cfg = model_->config();
+    // Switching after a shared prefill runs what the method observes of the prompt (SnapKV's votes): the
+    // arm's own prefill work, so its time is the arm's.
+    const auto switch_start = std::chrono::steady_clock::now();
     ctx.set_sparse_config(sparse);
+    const double switch_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - switch_start).count();
     std::unique_ptr<SparseStats> stats;
     if (input.diagnostics) {
       stats = std::make_unique<SparseStats>(cfg.num_layers, cfg.num_heads);
@@ -155,7 +160,7 @@ class EngineSession final : public ModelSession {
     CellOutcome o;
     o.tokens = r.tokens;
     o.stop_reason = r.stop_reason;
-    o.prefill_seconds = r.prefill_seconds;
+    o.prefill_seconds = r.prefill_seconds + switch_seconds;
     o.decode_seconds = r.decode_seconds;
     o.text = tokenizer_->decode(r.tokens, true);
     const size_t nl = o.text.find('\n');

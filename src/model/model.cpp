@@ -98,6 +98,7 @@ InferenceContext::InferenceContext(const Model& model, const InferenceOptions& o
     validate_sparse_config(options.sparse, options.page_size, c.num_layers);
     sparse_ = std::make_unique<SparseAttention>(options.sparse, selector_shape(c, options),
                                                 options.matmul_precision);
+    sparse_->set_prompt_votes(&prompt_votes_);
   }
 }
 
@@ -106,7 +107,10 @@ void InferenceContext::set_sparse_stats(SelectionObserver* stats) {
   if (!sparse_ && stats)
     sparse_ = std::make_unique<SparseAttention>(options_.sparse, selector_shape(model_.config(), options_),
                                                 options_.matmul_precision);
-  if (sparse_) sparse_->set_observer(stats);
+  if (sparse_) {
+    sparse_->set_observer(stats);
+    sparse_->set_prompt_votes(&prompt_votes_);
+  }
 }
 
 void InferenceContext::reset() {
@@ -119,6 +123,7 @@ void InferenceContext::reset() {
   prompt_end_ = 0;
   prompt_dense_ = true;
   kept_query_rows_ = 0;
+  prompt_votes_.clear();
 }
 
 InferenceContext::Checkpoint InferenceContext::checkpoint() const {
@@ -136,6 +141,7 @@ void InferenceContext::rollback(const Checkpoint& c) {
     // Back inside the prompt: what the selector observed of it no longer holds.
     prompt_end_ = 0;
     kept_query_rows_ = 0;
+    prompt_votes_.clear();
     if (sparse_) sparse_->reset();
   }
 }
@@ -167,6 +173,7 @@ void InferenceContext::set_sparse_config(const SparseConfig& sparse) {
   if (sparse.sparse() || observer_) {
     sparse_ = std::make_unique<SparseAttention>(sparse, shape, options_.matmul_precision);
     sparse_->set_observer(observer_);
+    sparse_->set_prompt_votes(&prompt_votes_);
   }
   if (position_ > 0 && observed > 0 && sparse_) {
     // What the prompt's forward call would have shown it: the same rows, keys and scale (attention_block).
@@ -222,6 +229,7 @@ void InferenceContext::forward(std::span<const int32_t> tokens, LogitRows rows, 
           " tokens, past the context limit of ", max_context_, " (max_position_embeddings or --ctx-size)");
 
   const auto forward_start = Clock::now();
+  if (position_ == 0) prompt_votes_.clear();  // a new prompt
   const int64_t h = c.hidden_size;
   ScratchFloats& x = residual_;
   x.resize(static_cast<size_t>(n * h));
@@ -269,16 +277,35 @@ void InferenceContext::attention_block(int64_t layer, int64_t n, int64_t from, S
   const float eps = static_cast<float>(c.rms_norm_eps);
 
   const float* input = block_input(x.data(), n, lw.attn_norm);
-  // Every product of the normed input at once (absent gates are skipped): one parallel region at decode.
   const bool memory = c.layer_has_memory(layer);
-  linear_many(input, n,
-              {{&lw.q, &q_},
-               {&lw.k, &k_},
-               {&lw.v, &v_},
-               {memory ? &lw.memory_gate : &kNoLinear, &gate_},
-               {c.output_gate ? &lw.output_gate : &kNoLinear, &out_gate_}});
+  const int64_t q_from = query_rows_from(n, from);
+  if (q_from == 0) {
+    // Every product of the normed input at once (absent gates are skipped): one parallel region at decode.
+    linear_many(input, n,
+                {{&lw.q, &q_},
+                 {&lw.k, &k_},
+                 {&lw.v, &v_},
+                 {memory ? &lw.memory_gate : &kNoLinear, &gate_},
+                 {c.output_gate ? &lw.output_gate : &kNoLinear, &out_gate_}});
+  } else {
+    // Keys, values and memory gates for every row (the cache and the memory need them); the queries and
+    // the output gate only for rows [q_from, n), in place in q_ and out_gate_. A row's products do not
+    // depend on the other rows of the GEMM (kernels/cpu/gemm.h), so these are the same bits.
+    linear_many(input, n, {{&lw.k, &k_}, {&lw.v, &v_}, {memory ? &lw.memory_gate : &kNoLinear, &gate_}});
+    MatmulTarget targets[2];
+    int64_t count = 0;
+    for (const auto& [l, y] :
+         {std::pair{&lw.q, &q_}, std::pair{c.output_gate ? &lw.output_gate : &kNoLinear, &out_gate_}}) {
+      if (l->empty()) continue;
+      y->resize(static_cast<size_t>(n * l->weight.rows));
+      targets[count++] = {&l->weight, l->bias.empty() ? nullptr : l->bias.data(),
+                          y->data() + q_from * l->weight.rows};
+    }
+    run_products(input + q_from * c.hidden_size, n - q_from, targets, count);
+  }
   if (c.qk_norm) {
-    rms_norm(q_.data(), lw.q_norm.data(), n, c.q_dim(), eps, q_.data());
+    rms_norm(q_.data() + q_from * c.q_dim(), lw.q_norm.data(), n - q_from, c.q_dim(), eps,
+             q_.data() + q_from * c.q_dim());
     rms_norm(k_.data(), lw.k_norm.data(), n, c.kv_dim(), eps, k_.data());
   }
   if (memory) {
@@ -295,7 +322,7 @@ void InferenceContext::attention_block(int64_t layer, int64_t n, int64_t from, S
 
   const int64_t position0 = position_;
   const std::vector<float> inv_freq = model_.rope().inv_freq(position0 + n);
-  model_.rope().apply(q_.data(), n, c.num_heads, position0, inv_freq);
+  model_.rope().apply(q_.data() + q_from * c.q_dim(), n - q_from, c.num_heads, position0 + q_from, inv_freq);
   model_.rope().apply(k_.data(), n, c.num_kv_heads, position0, inv_freq);
   if (position0 == 0 && keep_query_rows_ > 0) {
     const int64_t rows = std::min(keep_query_rows_, n);
@@ -327,6 +354,19 @@ void InferenceContext::attention_block(int64_t layer, int64_t n, int64_t from, S
 
   linear(attn_rows, rows, lw.o, proj_);
   add_block_output(x.data() + from * c.hidden_size, rows, lw.attn_out_norm);
+}
+
+int64_t InferenceContext::query_rows_from(int64_t n, int64_t from) const {
+  // Blocks below the tiled kernels' size attend every row, and so does any block with from = 0.
+  if (from <= 0 || n < kTiledAttentionMinTokens) return 0;
+  // The prompt kernels compute whole query tiles from the one holding `from`; a selector observing the
+  // prompt (SnapKV's window) and keep_prompt_queries read the prompt's last rows.
+  int64_t read_at_end = 0;
+  if (position_ == 0) {
+    read_at_end = keep_query_rows_;
+    if (sparse_) read_at_end = std::max(read_at_end, observed_prompt_rows(sparse_->config()));
+  }
+  return std::max<int64_t>(0, std::min(from / kPromptQueryTile * kPromptQueryTile, n - read_at_end));
 }
 
 void InferenceContext::ffn_block(int64_t layer, int64_t n, int64_t from, ScratchFloats& x) {

@@ -75,6 +75,9 @@ struct ForwardTimings {
 class InferenceContext {
  public:
   InferenceContext(const Model& model, const InferenceOptions& options = {});
+  // Its selector holds a pointer to the context's prompt memo: neither copied nor moved.
+  InferenceContext(const InferenceContext&) = delete;
+  InferenceContext& operator=(const InferenceContext&) = delete;
 
   // Tokens processed so far: the position of the next token.
   int64_t position() const { return position_; }
@@ -140,6 +143,10 @@ class InferenceContext {
   // the rows from `from` (the attention kernels' tiles give those rows the same bits either way), and the FFN
   // block only for those rows.
   void attention_block(int64_t layer, int64_t n, int64_t from, ScratchFloats& x);
+  // The first row whose query (and output gate) that block needs: 0, or in a block carrying only rows from
+  // `from`, the first row of the prompt kernels' query tile holding it, or earlier for the prompt's last
+  // rows that a selector observes or keep_prompt_queries keeps.
+  int64_t query_rows_from(int64_t n, int64_t from) const;
   void ffn_block(int64_t layer, int64_t n, int64_t from, ScratchFloats& x);
   // A block's input for `rows` rows of x: x itself, or its RMS norm in normed_ for pre-norm families.
   const float* block_input(const float* x, int64_t rows, const std::vector<float>& norm);
@@ -170,6 +177,7 @@ class InferenceContext {
   bool prompt_dense_ = true;
   int64_t keep_query_rows_ = 0, kept_query_rows_ = 0;
   std::vector<std::vector<float>> prompt_queries_;  // [layer][kept_query_rows_ * q_dim]
+  PromptVotes prompt_votes_;  // what observing selectors computed from this prompt, for the next arms
   // Scratch buffers reused across calls (grown without zero-filling): the residual stream, the products.
   ScratchFloats residual_, normed_, q_, k_, v_, gate_, out_gate_, attn_, proj_, ffn_a_, ffn_b_;
 };

@@ -225,7 +225,10 @@ void moba_block_scores(const float* q, int64_t num_queries, const KvCache& cache
                        std::vector<float>& means, float* out, MobaScaling scaling) {
 #if defined(__AVX512F__)
   const int64_t dim = cache.shape().head_dim;
-  means.resize(static_cast<size_t>(16 * dim));
+  // 16 rows for the blocks' means, then one row of zeros standing for the blocks past the last.
+  means.resize(static_cast<size_t>(17 * dim));
+  std::fill(means.begin() + 16 * dim, means.end(), 0.0f);
+  const float* const zeros = means.data() + 16 * dim;
   const bool scale_means = scaling == MobaScaling::kMeans;
   // One-page blocks scaled at the end need no mean at all: their rows are the cache's sums, read in place.
   const bool in_place = !scale_means && pages_per_block == 1;
@@ -240,6 +243,7 @@ void moba_block_scores(const float* q, int64_t num_queries, const KvCache& cache
     // rows[k]: block b + k's key sum (scaled to its mean with kMeans), summed page by page in order (as
     // moba_block_score).
     const float* rows[16];
+    std::fill(rows + count, rows + 16, zeros);
     for (int64_t k = 0; k < count; ++k) {
       if (in_place) {
         rows[k] = cache.key_sum(layer, b + k, kv_head);
@@ -260,16 +264,15 @@ void moba_block_scores(const float* q, int64_t num_queries, const KvCache& cache
       const float* query = q + qi * dim;
       __m512 lane_sums[4];
       for (int64_t g = 0; g < 4; ++g) {
-        __m512 a[4];
-        for (int64_t j = 0; j < 4; ++j) {
-          const int64_t k = 4 * g + j;
-          a[j] = _mm512_setzero_ps();
-          if (k >= count) continue;
-          for (int64_t i = 0; i < dim; i += 16) {
-            const __mmask16 mask = simd::lanes(dim - i);
-            a[j] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, query + i),
-                                   _mm512_maskz_loadu_ps(mask, rows[k] + i), a[j]);
-          }
+        // Four blocks' dot products interleaved (four independent FMA chains, each block's own order:
+        // dimensions ascending). Blocks past the last read zeros; their lanes are never stored.
+        __m512 a[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+        for (int64_t i = 0; i < dim; i += 16) {
+          const __mmask16 mask = simd::lanes(dim - i);
+          const __m512 qi = _mm512_maskz_loadu_ps(mask, query + i);
+#pragma GCC unroll 4
+          for (int64_t j = 0; j < 4; ++j)
+            a[j] = _mm512_fmadd_ps(qi, _mm512_maskz_loadu_ps(mask, rows[4 * g + j] + i), a[j]);
         }
         lane_sums[g] = simd::sum4_by_lane(a[0], a[1], a[2], a[3]);
       }

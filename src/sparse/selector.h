@@ -41,8 +41,33 @@ struct SelectScratch {
   uint64_t metadata_bytes = 0;  // metadata read by the selections made with this scratch
 };
 
+// What a selector computed from a prompt alone, kept by the sequence's context for as long as that prompt
+// is in the cache, so that the arms observing the same prompt compute it once: SnapKV's votes depend on the
+// observation window and the prompt's queries and keys, not on the budget, so three budgets vote once.
+// Entries are found by (prompt length, window, per-query-head mode, layer) and hold one vector per unit;
+// the context clears them whenever the prompt in its cache changes.
+class PromptVotes {
+ public:
+  // The entry of (prompt_end, window, per_query_head, layer), created with `units` empty vectors if
+  // absent. `filled` says whether its votes were computed.
+  struct Entry {
+    int64_t prompt_end = 0;
+    int64_t window = 0;
+    bool per_query_head = false;
+    int64_t layer = 0;
+    bool filled = false;
+    std::vector<std::vector<float>> units;
+  };
+  Entry& entry(int64_t prompt_end, int64_t window, bool per_query_head, int64_t layer, int64_t units);
+  void clear() { entries_.clear(); }
+
+ private:
+  std::vector<Entry> entries_;
+};
+
 // The prompt a selector may observe once at its end (SnapKV): queries of the last forward block.
-// q: [n][num_heads * head_dim] post-RoPE, rows at positions position0 .. position0 + n - 1.
+// q: [n][num_heads * head_dim] post-RoPE, rows at positions position0 .. position0 + n - 1. votes, when
+// set, is the context's memo for this prompt (may be null: the selector then computes everything).
 struct PromptView {
   const KvCache* cache = nullptr;
   int64_t layer = 0;
@@ -51,6 +76,7 @@ struct PromptView {
   int64_t position0 = 0;
   int64_t num_heads = 0;
   float scale = 1.0f;
+  PromptVotes* votes = nullptr;
 };
 
 // A selector that keeps one fixed set of prompt tokens per unit for the whole decode (SnapKV) may also hold a

@@ -267,7 +267,8 @@ void SparseAttention::after_attention(int64_t layer, const float* q, int64_t n, 
 void SparseAttention::observe_prompt(int64_t layer, const float* q, int64_t n, int64_t position0,
                                      const KvCache& cache, float scale) {
   if (config_.layer_is_dense(layer)) return;
-  selector_->observe_prompt(PromptView{&cache, layer, q, n, position0, shape_.num_heads, scale});
+  selector_->observe_prompt(
+      PromptView{&cache, layer, q, n, position0, shape_.num_heads, scale, prompt_votes_});
 }
 
 }  // namespace ratkv

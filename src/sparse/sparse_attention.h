@@ -71,6 +71,8 @@ class SparseAttention {
                       float scale);
 
   void set_observer(SelectionObserver* observer) { observer_ = observer; }
+  // The sequence's memo of prompt votes (owned by its context; null: none), shown to observing selectors.
+  void set_prompt_votes(PromptVotes* votes) { prompt_votes_ = votes; }
   const SparseConfig& config() const { return config_; }
   const Selector& selector() const { return *selector_; }
   const SparseCounters& counters() const { return counters_; }
@@ -97,6 +99,7 @@ class SparseAttention {
   MatmulPrecision prompt_products_;
   std::unique_ptr<Selector> selector_;
   SelectionObserver* observer_ = nullptr;
+  PromptVotes* prompt_votes_ = nullptr;
   SparseCounters counters_;
   std::vector<SelectScratch> scratch_;                // one per thread
   std::vector<std::vector<TokenSpan>> spans_;         // one per thread

@@ -101,32 +101,41 @@ TEST(Kernels, RmsNormMatchesDefinition) {
   }
 }
 
-// The FFN activations (vector exp / erf under AVX-512) against their definitions in double, for counts
-// with a masked tail and one large enough to run in parallel; elementwise, so any thread count agrees.
+// The FFN activations and the output gate (vector exp / erf under AVX-512) against their definitions in
+// double, for counts with a masked tail and one large enough to run in parallel; elementwise, so any thread
+// count agrees. The gate also at saturating inputs (σ → 0 and 1).
 TEST(Kernels, ActivationsMatchDefinition) {
   for (int64_t count : {1, 15, 17, 37, 70001}) {
     auto x = random_vector(static_cast<size_t>(count), 40 + count, 4.0f);
     const auto up = random_vector(static_cast<size_t>(count), 41 + count, 2.0f);
-    std::vector<float> gelu = x, silu = x;
+    auto gate_logits = random_vector(static_cast<size_t>(count), 42 + count, 8.0f);
+    if (count > 2) gate_logits[0] = -200.0f, gate_logits[1] = 200.0f, gate_logits[2] = -90.0f;
+    std::vector<float> gelu = x, silu = x, gated = up;
     gelu_erf(gelu.data(), count);
     silu_mul(silu.data(), up.data(), count);
+    multiply_by_sigmoid(gated.data(), gate_logits.data(), count);
     for (int64_t i = 0; i < count; ++i) {
       const double v = x[static_cast<size_t>(i)], u = up[static_cast<size_t>(i)];
       const double g = 0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0)));
       const double s = v / (1.0 + std::exp(-v)) * u;
+      const double o = u / (1.0 + std::exp(-double(gate_logits[static_cast<size_t>(i)])));
       ASSERT_NEAR(gelu[static_cast<size_t>(i)], g, 4e-7 * (std::fabs(v) + 1e-3)) << count << " " << v;
       ASSERT_NEAR(silu[static_cast<size_t>(i)], s, 1e-6 * std::fabs(v * u) + 1e-12) << count << " " << v;
+      ASSERT_NEAR(gated[static_cast<size_t>(i)], o, 4e-7 * std::fabs(u) + 1e-30) << count << " " << i;
     }
   }
 }
 
 TEST(Kernels, MemoryScanMatchesRecurrence) {
-  // Sizes inside one channel chunk and row block, and across several (128 channels, 32 rows) with partial
+  // Sizes inside one channel chunk and row block, and across several (512 channels, 32 rows) with partial
   // last ones; the RAT+ gate and a bounded one.
-  for (auto [n, width, gate_max] :
-       {std::tuple<int64_t, int64_t, float>{23, 13, 1.0f}, {70, 300, 1.0f}, {45, 129, 63.0f / 64.0f}}) {
-    const auto f = random_vector(n * width, 1), k0 = random_vector(n * width, 2),
-               v0 = random_vector(n * width, 3);
+  for (auto [n, width, gate_max] : {std::tuple<int64_t, int64_t, float>{23, 13, 1.0f},
+                                    {70, 300, 1.0f},
+                                    {45, 129, 63.0f / 64.0f},
+                                    {301, 560, 1.0f}}) {
+    auto f = random_vector(n * width, 1);
+    const auto k0 = random_vector(n * width, 2), v0 = random_vector(n * width, 3);
+    f[0] = -150.0f, f[1] = 150.0f;  // saturated gates: σ = 0 and 1
     auto k = k0, v = v0;
     std::vector<float> sk(width, 0.5f), sv(width, -0.25f);
     memory_scan(f.data(), k.data(), v.data(), n, width, sk.data(), sv.data(), gate_max);
@@ -153,6 +162,20 @@ TEST(Kernels, MemoryScanMatchesRecurrence) {
     EXPECT_EQ(v2, v);
     EXPECT_EQ(sk2, sk);
     EXPECT_EQ(sv2, sv);
+    // The partition (keys and values together on one thread, apart and in channel chunks on more) changes
+    // no bit.
+    const int saved = omp_get_max_threads();
+    for (int threads : {1, 2, 3, 8}) {
+      omp_set_num_threads(threads);
+      auto k3 = k0, v3 = v0;
+      std::vector<float> sk3(width, 0.5f), sv3(width, -0.25f);
+      memory_scan(f.data(), k3.data(), v3.data(), n, width, sk3.data(), sv3.data(), gate_max);
+      EXPECT_EQ(k3, k) << threads;
+      EXPECT_EQ(v3, v) << threads;
+      EXPECT_EQ(sk3, sk) << threads;
+      EXPECT_EQ(sv3, sv) << threads;
+    }
+    omp_set_num_threads(saved);
   }
 }
 

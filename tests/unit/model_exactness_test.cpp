@@ -240,26 +240,38 @@ TEST(ModelExactness, SkippingTheLastLayersUnusedRowsChangesNoBits) {
       config.output_gate = true;
     }
     auto model = Model::load(testing::write_tiny_model(config, "last_row", 23, DType::BF16));
-    for (bool moba : {false, true}) {
+    // The prompt's last rows feed SnapKV's votes whether it is set before the prompt or switched to after
+    // it (keep_prompt_queries): the skipped rows must not include them.
+    enum class Mode { Dense, Moba, SnapKv, SwitchToSnapKv };
+    for (Mode mode : {Mode::Dense, Mode::Moba, Mode::SnapKv, Mode::SwitchToSnapKv}) {
       for (MatmulPrecision precision : {MatmulPrecision::F32, MatmulPrecision::BF16}) {
         for (int64_t n : {5, 9, 70, 150}) {
           InferenceOptions options;
           options.page_size = 16;
           options.matmul_precision = precision;
-          if (moba) {
+          SparseConfig snapkv = preset_config(SparsePreset::Seed, SparseMethod::SnapKV);
+          snapkv.snap_window = 24;
+          snapkv.budget = SparseBudget::parse("40");
+          if (mode == Mode::Moba) {
             options.sparse = preset_config(SparsePreset::Seed, SparseMethod::Moba);
             options.sparse.budget = SparseBudget::parse("1/4");
             options.sparse.moba_block = 16;
           }
+          if (mode == Mode::SnapKv) options.sparse = snapkv;
           InferenceOptions every_row = options;
           every_row.last_layer_all_rows = true;
           const auto tokens = testing::random_tokens(n, config.vocab_size, 5);
           InferenceContext skipping(*model, options), reference(*model, every_row), silent(*model, options);
+          if (mode == Mode::SwitchToSnapKv)
+            for (InferenceContext* ctx : {&skipping, &reference, &silent}) ctx->keep_prompt_queries(24);
           std::vector<float> got, expected, none;
           skipping.forward(tokens, LogitRows::Last, got);
           reference.forward(tokens, LogitRows::Last, expected);
           silent.forward(tokens, LogitRows::None, none);
-          const std::string what = family_name(family) + (moba ? " moba " : " dense ") +
+          if (mode == Mode::SwitchToSnapKv)
+            for (InferenceContext* ctx : {&skipping, &reference, &silent}) ctx->set_sparse_config(snapkv);
+          const char* names[] = {" dense ", " moba ", " snapkv ", " switch to snapkv "};
+          const std::string what = family_name(family) + names[static_cast<int>(mode)] +
                                    matmul_precision_name(precision) + " n " + std::to_string(n);
           EXPECT_EQ(got, expected) << what;
           const int32_t next = 7;

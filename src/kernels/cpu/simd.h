@@ -101,6 +101,13 @@ inline __m512 exp_f32x16(__m512 x) {
   return _mm512_scalef_ps(p, n);
 }
 
+// σ(x) = 1 / (1 + e^−x) per lane, the scalar formula with exp_f32x16 (σ of a large negative x is 0, as with
+// std::exp: e^−x saturates to +inf).
+inline __m512 sigmoid_f32x16(__m512 x) {
+  const __m512 e = exp_f32x16(_mm512_sub_ps(_mm512_setzero_ps(), x));
+  return _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_add_ps(_mm512_set1_ps(1.0f), e));
+}
+
 // erf(x) per lane (the exact GELU's erf). |x| < 0.9: x·P(x²), P of degree 6 fitted on [0, 0.81] (error
 // 3e-10); 0.9 ≤ |x|: 1 − e^(−x²)·R(s), R = erfc·e^(x²) as a degree-12 polynomial in s = (2|x| − 4.9)/3.1
 // fitted on |x| in [0.9, 4] (error 3e-9; |x| is clamped to 4, where f32 erf is already 1). Chebyshev fits

@@ -42,11 +42,22 @@ class SnapKvSelector final : public Selector {
     const int64_t units = c_.per_query_head ? shape_.num_heads : shape_.num_kv_heads;
     const int64_t group = shape_.num_heads / shape_.num_kv_heads;
     const int64_t prefix = L - W;
+    // The votes depend on the window, not on C: arms at other budgets reuse those of this prompt.
+    PromptVotes::Entry* memo =
+        p.votes && !c_.random_scores ? &p.votes->entry(L, W, c_.per_query_head, p.layer, units) : nullptr;
+    const bool reuse = memo && memo->filled;
 #pragma omp parallel for schedule(dynamic)
     for (int64_t u = 0; u < units; ++u) {
-      std::vector<float> votes(static_cast<size_t>(prefix), 0.0f), pooled(votes.size());
-      if (!c_.random_scores) vote(p, u, group, votes);
-      pool(votes, pooled);
+      std::vector<float> fresh, pooled(static_cast<size_t>(prefix));
+      const std::vector<float>* votes = &fresh;
+      if (reuse) {
+        votes = &memo->units[static_cast<size_t>(u)];
+      } else {
+        fresh.assign(static_cast<size_t>(prefix), 0.0f);
+        if (!c_.random_scores) vote(p, u, group, fresh);
+        if (memo) memo->units[static_cast<size_t>(u)] = fresh;
+      }
+      pool(*votes, pooled);
       if (c_.random_scores)
         for (int64_t j = 0; j < prefix; ++j)
           pooled[static_cast<size_t>(j)] = seeded_uniform(c_.random_seed, p.layer, u, L, j);
@@ -58,6 +69,7 @@ class SnapKvSelector final : public Selector {
       spans.clear();
       spans_of_tokens(chosen.data(), static_cast<int64_t>(chosen.size()), shape_.page_size, spans);
     }
+    if (memo) memo->filled = true;
     prompt_end_[static_cast<size_t>(p.layer)] = L;
     // One unit per KV head: the kept rows of each head can share compact slots (the other mode, a unit per
     // query head of a GQA group, keeps several sets per KV head).
