@@ -2,6 +2,10 @@
 
 #include <cmath>
 
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
 namespace ratkv {
 
 std::string_view dtype_name(DType t) {
@@ -82,7 +86,30 @@ void convert_to_f32(const void* src, DType t, size_t n, float* dst) {
 }
 
 void convert_from_f32(const float* src, size_t n, DType t, void* dst) {
-  for (size_t i = 0; i < n; ++i) store_from_f32(dst, i, t, src[i]);
+  size_t i = 0;
+#if defined(__AVX512F__) && defined(__AVX512BW__)
+  // BF16, 16 at a time: f32_to_bf16's integer rounding (nearest even, NaN kept quiet) in vector form, so
+  // the bits are the scalar ones for every input, subnormals included (vcvtneps2bf16 would flush those).
+  // Every key and value stored in a bf16 cache passes through here.
+  if (t == DType::BF16) {
+    auto* out = static_cast<uint8_t*>(dst);
+    const __m512i one = _mm512_set1_epi32(1), half = _mm512_set1_epi32(0x7fff);
+    const __m512i abs_mask = _mm512_set1_epi32(0x7fffffff), inf = _mm512_set1_epi32(0x7f800000);
+    for (; i + 16 <= n; i += 16) {
+      const __m512i bits = _mm512_castps_si512(_mm512_loadu_ps(src + i));
+      const __m512i high = _mm512_maskz_srli_epi32(0xffff, bits, 16);
+      // (maskz forms throughout: GCC 12 warns on the unmasked ones' undefined source operand.)
+      const __m512i rounded = _mm512_maskz_srli_epi32(
+          0xffff, _mm512_add_epi32(bits, _mm512_add_epi32(half, _mm512_and_si512(high, one))), 16);
+      const __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(bits, abs_mask), inf);
+      const __m512i result =
+          _mm512_mask_blend_epi32(nan, rounded, _mm512_or_si512(high, _mm512_set1_epi32(0x40)));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 2 * i),
+                          _mm512_maskz_cvtepi32_epi16(0xffff, result));
+    }
+  }
+#endif
+  for (; i < n; ++i) store_from_f32(dst, i, t, src[i]);
 }
 
 }  // namespace ratkv

@@ -2,7 +2,9 @@
 #include <gtest/gtest.h>
 #include <omp.h>
 
+#include <bit>
 #include <cmath>
+#include <limits>
 #include <tuple>
 
 #include "attention/attend.h"
@@ -122,6 +124,42 @@ TEST(Kernels, ActivationsMatchDefinition) {
       ASSERT_NEAR(gelu[static_cast<size_t>(i)], g, 4e-7 * (std::fabs(v) + 1e-3)) << count << " " << v;
       ASSERT_NEAR(silu[static_cast<size_t>(i)], s, 1e-6 * std::fabs(v * u) + 1e-12) << count << " " << v;
       ASSERT_NEAR(gated[static_cast<size_t>(i)], o, 4e-7 * std::fabs(u) + 1e-30) << count << " " << i;
+    }
+  }
+}
+
+// Storing f32 rows into a bf16 (or f16) cache: the vector path gives store_from_f32's bits for every
+// input — ties to even, overflow to infinity, subnormals, signed zeros, infinities and NaNs (kept quiet) —
+// over lengths with and without a tail.
+TEST(Kernels, ConvertFromF32MatchesTheScalarRounding) {
+  std::vector<float> values = random_vector(1000, 77, 3.0f);
+  const float specials[] = {0.0f,
+                            -0.0f,
+                            1.0f,
+                            -1.0f,
+                            1.00390625f,
+                            1.01171875f,
+                            3.3895314e38f,
+                            -3.3895314e38f,
+                            std::numeric_limits<float>::max(),
+                            std::numeric_limits<float>::min(),
+                            std::numeric_limits<float>::denorm_min(),
+                            -1e-40f,
+                            1e-39f,
+                            std::numeric_limits<float>::infinity(),
+                            -std::numeric_limits<float>::infinity(),
+                            std::numeric_limits<float>::quiet_NaN(),
+                            std::bit_cast<float>(0x7f800001u),
+                            std::bit_cast<float>(0xff812345u)};
+  for (size_t i = 0; i < std::size(specials); ++i) values[i * 37 % values.size()] = specials[i];
+  for (uint32_t bits = 0x3f800000u; bits < 0x3f800000u + 300; ++bits)
+    values.push_back(std::bit_cast<float>(bits));
+  for (DType dtype : {DType::BF16, DType::F16}) {
+    for (size_t n : {size_t{1}, size_t{15}, size_t{16}, size_t{17}, size_t{33}, values.size()}) {
+      std::vector<uint8_t> got(2 * n), expected(2 * n);
+      convert_from_f32(values.data(), n, dtype, got.data());
+      for (size_t i = 0; i < n; ++i) store_from_f32(expected.data(), i, dtype, values[i]);
+      EXPECT_EQ(got, expected) << dtype_name(dtype) << " n " << n;
     }
   }
 }
