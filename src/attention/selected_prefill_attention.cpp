@@ -207,6 +207,9 @@ void selected_attention_tiled(const float* q, int64_t n, int64_t position0, cons
         s.spans.clear();
         s.span_begin.assign(1, 0);
         int64_t selected = 0;
+        // One selection per KV head (the default): the selector may score the tile's rows together. (With a
+        // selection per query head they alternate between units, and are asked for one by one.)
+        if (units == 1) selection.prepare(i0, queries, g);
         for (int64_t qi = 0; qi < queries; ++qi) {
           const int64_t visible = position0 + i0 + qi + 1;
           for (int64_t u = 0; u < units; ++u) {
@@ -225,6 +228,7 @@ void selected_attention_tiled(const float* q, int64_t n, int64_t position0, cons
             s.span_begin.push_back(static_cast<int64_t>(s.spans.size()));
           }
         }
+        selection.finish();
         int64_t masked = 0;  // the tokens the tiles would score
         for (const uint64_t m : s.masks) masked += m != 0 ? kKeyTile : 0;
         if (selected * kQueryByQueryFactor < masked) {

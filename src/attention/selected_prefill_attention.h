@@ -27,6 +27,10 @@ class PrefillSelection {
   // attends to for unit `unit`: the KV head when heads_per_unit is the GQA group, the query head when it
   // is 1. Called concurrently from the threads of an OpenMP team (thread = omp_get_thread_num()).
   virtual void select(int64_t i, int64_t unit, std::vector<TokenSpan>& spans) = 0;
+  // Around the select() calls of queries [i, i + count) for `unit` (one thread): a chance to score them
+  // together, and the end of that batch.
+  virtual void prepare(int64_t i, int64_t count, int64_t unit) {}
+  virtual void finish() {}
 };
 
 // How the tasks of a call ran (for tests and profiles).

@@ -59,6 +59,7 @@ struct EngineOptions {
   // Off: every arm runs its own prefill — the reference the sharing is tested against.
   bool share_prefill = true;
   MatmulPrecision matmul = MatmulPrecision::F32;  // prefill products (kernels/cpu/gemm.h)
+  bool mmap = true;  // false: each model's weights copied into huge-page memory (model.h LoadOptions)
 };
 
 // Loads <path> with Model::load and its tokenizer (tokenizer.json or tokenizer.model in the directory).

@@ -41,7 +41,7 @@ namespace {
 class EngineSession final : public ModelSession {
  public:
   EngineSession(const ModelRef& ref, const EngineOptions& options) : options_(options) {
-    model_ = Model::load(ref.path);
+    model_ = Model::load(ref.path, LoadOptions{.mmap = options.mmap});
     std::string tok_path;
     for (const char* name : {"tokenizer.json", "tokenizer.model"})
       if (std::filesystem::exists(ref.path + "/" + name)) {

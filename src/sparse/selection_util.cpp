@@ -223,6 +223,14 @@ void moba_block_scores(const float* q, int64_t num_queries, const KvCache& cache
 void moba_block_scores(const float* q, int64_t num_queries, const KvCache& cache, int64_t layer,
                        int64_t kv_head, int64_t pages_per_block, float inv_block, int64_t b0, int64_t b1,
                        std::vector<float>& means, float* out, MobaScaling scaling) {
+  moba_block_scores_rows(q, 0, 1, num_queries, cache, layer, kv_head, pages_per_block, inv_block, b0, b1,
+                         means, out, 0, scaling);
+}
+
+void moba_block_scores_rows(const float* q, int64_t row_stride, int64_t rows, int64_t num_queries,
+                            const KvCache& cache, int64_t layer, int64_t kv_head, int64_t pages_per_block,
+                            float inv_block, int64_t b0, int64_t b1, std::vector<float>& means, float* out,
+                            int64_t out_stride, MobaScaling scaling) {
 #if defined(__AVX512F__)
   const int64_t dim = cache.shape().head_dim;
   // 16 rows for the blocks' means, then one row of zeros standing for the blocks past the last.
@@ -240,54 +248,57 @@ void moba_block_scores(const float* q, int64_t num_queries, const KvCache& cache
       const char* sum = reinterpret_cast<const char*>(cache.key_sum(layer, p, kv_head));
       for (int64_t at = 0; at < dim * 4; at += 64) __builtin_prefetch(sum + at, 0, 3);
     }
-    // rows[k]: block b + k's key sum (scaled to its mean with kMeans), summed page by page in order (as
-    // moba_block_score).
-    const float* rows[16];
-    std::fill(rows + count, rows + 16, zeros);
+    // blocks[k]: block b + k's key sum (scaled to its mean with kMeans), summed page by page in order (as
+    // moba_block_score); found once for all the rows.
+    const float* blocks[16];
+    std::fill(blocks + count, blocks + 16, zeros);
     for (int64_t k = 0; k < count; ++k) {
       if (in_place) {
-        rows[k] = cache.key_sum(layer, b + k, kv_head);
+        blocks[k] = cache.key_sum(layer, b + k, kv_head);
         continue;
       }
-      float* row = means.data() + k * dim;
+      float* mean = means.data() + k * dim;
       for (int64_t i = 0; i < dim; i += 16) {
         const __mmask16 mask = simd::lanes(dim - i);
         __m512 acc = _mm512_setzero_ps();
         for (int64_t p = (b + k) * pages_per_block; p < (b + k + 1) * pages_per_block; ++p)
           acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(mask, cache.key_sum(layer, p, kv_head) + i));
-        _mm512_mask_storeu_ps(row + i, mask, scale_means ? _mm512_mul_ps(acc, scale) : acc);
+        _mm512_mask_storeu_ps(mean + i, mask, scale_means ? _mm512_mul_ps(acc, scale) : acc);
       }
-      rows[k] = row;
+      blocks[k] = mean;
     }
-    __m512 best = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
-    for (int64_t qi = 0; qi < num_queries; ++qi) {
-      const float* query = q + qi * dim;
-      __m512 lane_sums[4];
-      for (int64_t g = 0; g < 4; ++g) {
-        // Four blocks' dot products interleaved (four independent FMA chains, each block's own order:
-        // dimensions ascending). Blocks past the last read zeros; their lanes are never stored.
-        __m512 a[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
-        for (int64_t i = 0; i < dim; i += 16) {
-          const __mmask16 mask = simd::lanes(dim - i);
-          const __m512 qi = _mm512_maskz_loadu_ps(mask, query + i);
+    for (int64_t r = 0; r < rows; ++r) {
+      __m512 best = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+      for (int64_t qi = 0; qi < num_queries; ++qi) {
+        const float* query = q + r * row_stride + qi * dim;
+        __m512 lane_sums[4];
+        for (int64_t g = 0; g < 4; ++g) {
+          // Four blocks' dot products interleaved (four independent FMA chains, each block's own order:
+          // dimensions ascending). Blocks past the last read zeros; their lanes are never stored.
+          __m512 a[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+          for (int64_t i = 0; i < dim; i += 16) {
+            const __mmask16 mask = simd::lanes(dim - i);
+            const __m512 qv = _mm512_maskz_loadu_ps(mask, query + i);
 #pragma GCC unroll 4
-          for (int64_t j = 0; j < 4; ++j)
-            a[j] = _mm512_fmadd_ps(qi, _mm512_maskz_loadu_ps(mask, rows[4 * g + j] + i), a[j]);
+            for (int64_t j = 0; j < 4; ++j)
+              a[j] = _mm512_fmadd_ps(qv, _mm512_maskz_loadu_ps(mask, blocks[4 * g + j] + i), a[j]);
+          }
+          lane_sums[g] = simd::sum4_by_lane(a[0], a[1], a[2], a[3]);
         }
-        lane_sums[g] = simd::sum4_by_lane(a[0], a[1], a[2], a[3]);
+        best = _mm512_max_ps(best,
+                             simd::sum16_from_lanes(lane_sums[0], lane_sums[1], lane_sums[2], lane_sums[3]));
       }
-      best =
-          _mm512_max_ps(best, simd::sum16_from_lanes(lane_sums[0], lane_sums[1], lane_sums[2], lane_sums[3]));
+      _mm512_mask_storeu_ps(out + r * out_stride + (b - b0), simd::lanes(count),
+                            scale_means ? best : _mm512_mul_ps(best, scale));
     }
-    _mm512_mask_storeu_ps(out + (b - b0), simd::lanes(count),
-                          scale_means ? best : _mm512_mul_ps(best, scale));
   }
 #else
   (void)scaling;
   means.resize(static_cast<size_t>(cache.shape().head_dim));
-  for (int64_t b = b0; b < b1; ++b)
-    out[b - b0] =
-        block_score_plain(q, num_queries, cache, layer, kv_head, pages_per_block, inv_block, b, means.data());
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t b = b0; b < b1; ++b)
+      out[r * out_stride + b - b0] = block_score_plain(q + r * row_stride, num_queries, cache, layer, kv_head,
+                                                       pages_per_block, inv_block, b, means.data());
 #endif
 }
 

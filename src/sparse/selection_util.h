@@ -86,6 +86,13 @@ void moba_block_scores(const float* q, int64_t num_queries, const KvCache& cache
 void moba_block_scores(const float* q, int64_t num_queries, const KvCache& cache, int64_t layer,
                        int64_t kv_head, int64_t pages_per_block, float inv_block, int64_t b0, int64_t b1,
                        std::vector<float>& means, float* out, MobaScaling scaling);
+// The same for `rows` query rows at once (row r's queries at q + r · row_stride, its scores at
+// out + r · out_stride): each row's scores are moba_block_scores' bits for that row; the blocks' sums are
+// found (and means built) once per sixteen blocks for all the rows, which a prompt tile's rows share.
+void moba_block_scores_rows(const float* q, int64_t row_stride, int64_t rows, int64_t num_queries,
+                            const KvCache& cache, int64_t layer, int64_t kv_head, int64_t pages_per_block,
+                            float inv_block, int64_t b0, int64_t b1, std::vector<float>& means, float* out,
+                            int64_t out_stride, MobaScaling scaling);
 // True when inv_block = 2^-k (a power-of-two block size), where MobaScaling::kScores is exact.
 bool is_power_of_two_scale(float inv_block);
 // The plain definition for one block: the reference of moba_block_scores.

@@ -32,6 +32,21 @@ struct SelectRequest {
   float scale = 1.0f;    // softmax scale 1/sqrt(head_dim), for selectors that score by attention mass
 };
 
+// Rows of a prompt tile whose selections are about to be asked for one by one (Selector::prepare_rows):
+// positions position .. position + rows - 1 of one unit; row r's queries at queries + r · row_stride
+// ([num_queries][head_dim] each, as SelectRequest::queries).
+struct RowsRequest {
+  const KvCache* cache = nullptr;
+  int64_t layer = 0;
+  int64_t kv_head = 0;
+  int64_t unit = 0;
+  const float* queries = nullptr;
+  int64_t row_stride = 0;
+  int64_t num_queries = 1;
+  int64_t position = 0;
+  int64_t rows = 0;
+};
+
 // Per-thread scratch reused across calls so that decode does no heap allocation once warm.
 struct SelectScratch {
   std::vector<float> scores;
@@ -39,6 +54,23 @@ struct SelectScratch {
   std::vector<int64_t> indices;
   std::vector<int64_t> chosen;
   uint64_t metadata_bytes = 0;  // metadata read by the selections made with this scratch
+  // What prepare_rows scored for rows [prepared_position, prepared_position + prepared_rows) of
+  // (prepared_layer, prepared_unit): row r's competing units' scores from prepared[r · prepared_stride],
+  // for the range [prepared_begin[r], prepared_end[r]). Valid until finish_rows (prepared_rows = 0).
+  std::vector<float> prepared;
+  std::vector<int64_t> prepared_begin, prepared_end;
+  int64_t prepared_layer = -1, prepared_unit = -1, prepared_position = 0, prepared_rows = 0,
+          prepared_stride = 0;
+  // The prepared scores of `position`'s row for units [begin, stop), or null.
+  const float* prepared_scores(int64_t layer, int64_t unit, int64_t position, int64_t begin,
+                               int64_t stop) const {
+    const int64_t r = position - prepared_position;
+    if (prepared_rows == 0 || layer != prepared_layer || unit != prepared_unit || r < 0 ||
+        r >= prepared_rows || prepared_begin[static_cast<size_t>(r)] != begin ||
+        prepared_end[static_cast<size_t>(r)] != stop)
+      return nullptr;
+    return prepared.data() + r * prepared_stride;
+  }
 };
 
 // What a selector computed from a prompt alone, kept by the sequence's context for as long as that prompt
@@ -105,6 +137,10 @@ class Selector {
   virtual bool at_decode() const { return true; }
   // Called once per layer at the end of the prompt (the forward call that starts the sequence).
   virtual void observe_prompt(const PromptView& prompt) {}
+  // A prompt tile's rows of one unit are about to be selected one by one (select()); a selector may score
+  // them together into scratch.prepared, which its select() then reads — the same selections either way.
+  // The caller ends the batch with scratch.prepared_rows = 0 (SelectScratch::prepared_scores).
+  virtual void prepare_rows(const RowsRequest& rows, SelectScratch& scratch) const {}
   // The compacted copy of layer `layer`'s kept prompt tokens, if the selector made one.
   virtual CompactedPrompt compacted(int64_t layer) const { return {}; }
   // Forgets per-sequence state.

@@ -181,6 +181,67 @@ TEST(SparseMoba, ScalingTheScoresEqualsScalingTheMeansBitForBit) {
   }
 }
 
+// A prompt tile's rows scored together give each row the bits it gets alone, for one- and multi-page
+// blocks, power-of-two blocks (scores scaled) and others (means scaled), and several queries per row.
+TEST(SparseMoba, BlockScoresOfManyRowsEqualEachRowAlone) {
+  for (int64_t dim : {8, 24, 64}) {
+    for (auto [page, pages_per_block] : {std::pair<int64_t, int64_t>{16, 1}, {4, 4}, {16, 3}}) {
+      const int64_t blocks = 37, rows = 13, queries = 2;
+      RandomCache rc(1, 2, dim, page, blocks * pages_per_block * page + 5, DType::BF16, 7 + dim + page, 3.0f);
+      const auto q = random_vector(rows * queries * dim, 9 + dim, 2.0f);
+      const float inv = 1.0f / static_cast<float>(pages_per_block * page);
+      const MobaScaling scaling = is_power_of_two_scale(inv) ? MobaScaling::kScores : MobaScaling::kMeans;
+      std::vector<float> means, together(rows * blocks, -1.0f), alone(rows * blocks, -1.0f);
+      moba_block_scores_rows(q.data(), queries * dim, rows, queries, *rc.cache, 0, 1, pages_per_block, inv, 3,
+                             blocks, means, together.data(), blocks, scaling);
+      for (int64_t r = 0; r < rows; ++r)
+        moba_block_scores(q.data() + r * queries * dim, queries, *rc.cache, 0, 1, pages_per_block, inv, 3,
+                          blocks, means, alone.data() + r * blocks, scaling);
+      ASSERT_EQ(0, std::memcmp(together.data(), alone.data(), sizeof(float) * together.size()))
+          << "dim " << dim << " page " << page << " pages/block " << pages_per_block;
+    }
+  }
+}
+
+// prepare_rows (what the prompt kernel calls per tile) changes no selection: rows straddling block
+// boundaries, forced first and local blocks, and select() for a row outside the prepared ones, or after
+// the batch ended, computing afresh.
+TEST(SparseMoba, PreparedTileRowsSelectAsEachRowAlone) {
+  const int64_t dim = 16, page = 8, tokens = 700;
+  RandomCache rc(1, 2, dim, page, tokens, DType::BF16, 31, 3.0f);
+  SparseConfig c = preset_config(SparsePreset::Seed, SparseMethod::Moba);
+  c.moba_block = 32;
+  c.budget = SparseBudget::parse("1/2");  // 4-5 of the 11-13 competing blocks: the scores decide
+  const SelectorShape shape{1, 2, 2, dim, page};
+  auto selector = make_selector(c, shape);
+  const int64_t first = 400, rows = 90;
+  const auto q = random_vector(rows * 2 * dim, 33, 2.0f);
+  SelectScratch prepared, plain;
+  const RowsRequest batch{rc.cache.get(), 0, 1, 1, q.data() + dim, 2 * dim, 1, first, rows};
+  selector->prepare_rows(batch, prepared);
+  ASSERT_EQ(prepared.prepared_rows, rows);
+  std::vector<TokenSpan> a, b;
+  int64_t used = 0;
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t position = first + r;
+    const int64_t visible = position + 1;
+    const SelectRequest request{
+        rc.cache.get(), 0, 1, 1, q.data() + r * 2 * dim + dim, 1, position, c.budget.resolve(visible), 0.25f};
+    const int64_t n = (visible + 31) / 32;
+    used += prepared.prepared_scores(0, 1, position, middle_begin(n, 1), middle_end(n, 1, 1)) != nullptr;
+    selector->select(request, prepared, a);
+    selector->select(request, plain, b);
+    ASSERT_EQ(a.size(), b.size()) << position;
+    for (size_t i = 0; i < a.size(); ++i) {
+      EXPECT_EQ(a[i].start, b[i].start) << position;
+      EXPECT_EQ(a[i].count, b[i].count) << position;
+    }
+  }
+  EXPECT_EQ(used, rows);
+  prepared.prepared_rows = 0;  // the batch's end
+  EXPECT_EQ(prepared.prepared_scores(0, 1, first, middle_begin(7, 1), middle_end(7, 1, 1)), nullptr);
+}
+
 TEST(SparseQuest, BoundIsAtLeastEveryTrueScoreInItsPage) {
   for (int64_t page : {1, 16, 64}) {
     for (DType dtype : {DType::BF16, DType::F32}) {
