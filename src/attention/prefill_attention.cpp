@@ -15,8 +15,8 @@ namespace {
 
 using namespace prefill_tiles;
 
-constexpr int64_t kQueryTile =
-    kPromptQueryTile;              // queries per task (times the GQA group for the rows of a tile)
+// Queries per task (times the GQA group for the rows of a tile).
+constexpr int64_t kQueryTile = kPromptQueryTile;
 constexpr int64_t kKeyTile = 128;  // keys per inner step; a multiple of kGemmCols: tiles start on panels
 
 }  // namespace

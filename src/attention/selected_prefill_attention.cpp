@@ -17,8 +17,8 @@ namespace {
 
 using namespace prefill_tiles;
 
-constexpr int64_t kQueryTile =
-    kPromptQueryTile;             // queries per task (times the GQA group for the rows of a task)
+// Queries per task (times the GQA group for the rows of a task).
+constexpr int64_t kQueryTile = kPromptQueryTile;
 constexpr int64_t kKeyTile = 64;  // keys per mask word; a multiple of kGemmCols, so tiles start on panels
 static_assert(kKeyTile == 64, "one uint64_t mask word per row and key tile");
 // A task attends query by query when its masked tiles hold more than this many times the tokens it selected.

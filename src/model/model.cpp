@@ -64,16 +64,18 @@ void InferenceContext::linear(const float* x, int64_t n, const Linear& l, Scratc
 }
 
 void InferenceContext::linear_many(const float* x, int64_t n,
-                                   std::initializer_list<std::pair<const Linear*, ScratchFloats*>> products) {
+                                   std::initializer_list<std::pair<const Linear*, ScratchFloats*>> products,
+                                   int64_t first_row) {
   MatmulTarget targets[kMaxProducts];
   int64_t count = 0;
   for (const auto& [l, y] : products) {
     if (l->empty()) continue;
     require(count < kMaxProducts, "too many products of one input");
     y->resize(static_cast<size_t>(n * l->weight.rows));
-    targets[count++] = {&l->weight, l->bias.empty() ? nullptr : l->bias.data(), y->data()};
+    targets[count++] = {&l->weight, l->bias.empty() ? nullptr : l->bias.data(),
+                        y->data() + first_row * l->weight.rows};
   }
-  run_products(x, n, targets, count);
+  if (count > 0) run_products(x + first_row * targets[0].w->cols, n - first_row, targets, count);
 }
 
 void InferenceContext::run_products(const float* x, int64_t n, const MatmulTarget* targets, int64_t count) {
@@ -289,19 +291,9 @@ void InferenceContext::attention_block(int64_t layer, int64_t n, int64_t from, S
                  {c.output_gate ? &lw.output_gate : &kNoLinear, &out_gate_}});
   } else {
     // Keys, values and memory gates for every row (the cache and the memory need them); the queries and
-    // the output gate only for rows [q_from, n), in place in q_ and out_gate_. A row's products do not
-    // depend on the other rows of the GEMM (kernels/cpu/gemm.h), so these are the same bits.
+    // the output gate only for rows [q_from, n), in place in q_ and out_gate_.
     linear_many(input, n, {{&lw.k, &k_}, {&lw.v, &v_}, {memory ? &lw.memory_gate : &kNoLinear, &gate_}});
-    MatmulTarget targets[2];
-    int64_t count = 0;
-    for (const auto& [l, y] :
-         {std::pair{&lw.q, &q_}, std::pair{c.output_gate ? &lw.output_gate : &kNoLinear, &out_gate_}}) {
-      if (l->empty()) continue;
-      y->resize(static_cast<size_t>(n * l->weight.rows));
-      targets[count++] = {&l->weight, l->bias.empty() ? nullptr : l->bias.data(),
-                          y->data() + q_from * l->weight.rows};
-    }
-    run_products(input + q_from * c.hidden_size, n - q_from, targets, count);
+    linear_many(input, n, {{&lw.q, &q_}, {c.output_gate ? &lw.output_gate : &kNoLinear, &out_gate_}}, q_from);
   }
   if (c.qk_norm) {
     rms_norm(q_.data() + q_from * c.q_dim(), lw.q_norm.data(), n - q_from, c.q_dim(), eps,

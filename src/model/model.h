@@ -154,10 +154,13 @@ class InferenceContext {
   // (OLMo2).
   void add_block_output(float* x, int64_t rows, const std::vector<float>& out_norm);
   void linear(const float* x, int64_t n, const Linear& l, ScratchFloats& y);
-  // Products of one input in one call (one parallel region at decode); empty Linears are skipped.
+  // Products of one input in one call (one parallel region at decode); empty Linears are skipped. Each y
+  // holds n rows; only rows [first_row, n) of x are multiplied, into the same rows of y (a row's product
+  // does not depend on the others in the GEMM, so they are the same bits as from a call over every row).
   static constexpr int64_t kMaxProducts = 8;
   void linear_many(const float* x, int64_t n,
-                   std::initializer_list<std::pair<const Linear*, ScratchFloats*>> products);
+                   std::initializer_list<std::pair<const Linear*, ScratchFloats*>> products,
+                   int64_t first_row = 0);
   // matmul_many over outputs already sized, timed and counted in timings_.
   void run_products(const float* x, int64_t n, const MatmulTarget* targets, int64_t count);
 

@@ -33,17 +33,11 @@ struct SelectRequest {
 };
 
 // Rows of a prompt tile whose selections are about to be asked for one by one (Selector::prepare_rows):
-// positions position .. position + rows - 1 of one unit; row r's queries at queries + r · row_stride
-// ([num_queries][head_dim] each, as SelectRequest::queries).
+// `first`'s unit at positions first.position .. first.position + rows - 1, row r's queries at
+// first.queries + r · row_stride (budget and scale: those of the first row; each row's are its own).
 struct RowsRequest {
-  const KvCache* cache = nullptr;
-  int64_t layer = 0;
-  int64_t kv_head = 0;
-  int64_t unit = 0;
-  const float* queries = nullptr;
+  SelectRequest first;
   int64_t row_stride = 0;
-  int64_t num_queries = 1;
-  int64_t position = 0;
   int64_t rows = 0;
 };
 

@@ -169,14 +169,15 @@ class SelectorPrefill final : public PrefillSelection {
   void prepare(int64_t i, int64_t count, int64_t unit) override {
     const Unit u = unit_of(config_, shape_, unit);
     const int64_t row = shape_.num_heads * shape_.head_dim;
-    const RowsRequest r{.cache = &cache_,
-                        .layer = layer_,
-                        .kv_head = u.kv_head,
-                        .unit = u.index,
-                        .queries = q_ + i * row + u.first_head * shape_.head_dim,
+    const RowsRequest r{.first = {.cache = &cache_,
+                                  .layer = layer_,
+                                  .kv_head = u.kv_head,
+                                  .unit = u.index,
+                                  .queries = q_ + i * row + u.first_head * shape_.head_dim,
+                                  .num_queries = u.heads,
+                                  .position = position0_ + i,
+                                  .scale = scale_},
                         .row_stride = row,
-                        .num_queries = u.heads,
-                        .position = position0_ + i,
                         .rows = count};
     selector_.prepare_rows(r, scratch_[static_cast<size_t>(omp_get_thread_num())]);
   }

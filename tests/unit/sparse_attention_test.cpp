@@ -217,7 +217,7 @@ TEST(SparseMoba, PreparedTileRowsSelectAsEachRowAlone) {
   const int64_t first = 400, rows = 90;
   const auto q = random_vector(rows * 2 * dim, 33, 2.0f);
   SelectScratch prepared, plain;
-  const RowsRequest batch{rc.cache.get(), 0, 1, 1, q.data() + dim, 2 * dim, 1, first, rows};
+  const RowsRequest batch{{rc.cache.get(), 0, 1, 1, q.data() + dim, 1, first, 0, 0.25f}, 2 * dim, rows};
   selector->prepare_rows(batch, prepared);
   ASSERT_EQ(prepared.prepared_rows, rows);
   std::vector<TokenSpan> a, b;

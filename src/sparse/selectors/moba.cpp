@@ -47,38 +47,35 @@ class MobaSelector final : public Selector {
   }
   // A prompt tile's rows: those with the same number of blocks score the same competing blocks, so each
   // group of them is scored together (moba_block_scores_rows: every row's bits as alone).
-  void prepare_rows(const RowsRequest& r, SelectScratch& scratch) const override {
+  void prepare_rows(const RowsRequest& rows, SelectScratch& scratch) const override {
     scratch.prepared_rows = 0;
-    if (c_.random_scores || r.rows <= 1) return;
+    if (c_.random_scores || rows.rows <= 1) return;
+    const SelectRequest& r = rows.first;
     const int64_t pages_per_block = block_ / shape_.page_size;
-    const int64_t last_blocks = (r.position + r.rows + block_ - 1) / block_;
+    const int64_t last_blocks = (r.position + rows.rows + block_ - 1) / block_;
     scratch.prepared_stride = last_blocks;
-    scratch.prepared.resize(static_cast<size_t>(r.rows * last_blocks));
-    scratch.prepared_begin.resize(static_cast<size_t>(r.rows));
-    scratch.prepared_end.resize(static_cast<size_t>(r.rows));
-    for (int64_t r0 = 0; r0 < r.rows;) {
+    scratch.prepared.resize(static_cast<size_t>(rows.rows * last_blocks));
+    scratch.prepared_begin.resize(static_cast<size_t>(rows.rows));
+    scratch.prepared_end.resize(static_cast<size_t>(rows.rows));
+    for (int64_t r0 = 0; r0 < rows.rows;) {
       const int64_t blocks = (r.position + r0 + block_) / block_;  // visible blocks of row r0 (end = pos + 1)
       int64_t r1 = r0 + 1;
-      while (r1 < r.rows && (r.position + r1 + block_) / block_ == blocks) ++r1;
+      while (r1 < rows.rows && (r.position + r1 + block_) / block_ == blocks) ++r1;
       const int64_t begin = middle_begin(blocks, c_.first_units),
                     stop = middle_end(blocks, c_.first_units, c_.local_units);
-      for (int64_t k = r0; k < r1; ++k) {
-        scratch.prepared_begin[static_cast<size_t>(k)] = begin;
-        scratch.prepared_end[static_cast<size_t>(k)] = stop;
-      }
-      if (stop > begin) {
-        moba_block_scores_rows(r.queries + r0 * r.row_stride, r.row_stride, r1 - r0, r.num_queries, *r.cache,
-                               r.layer, r.kv_head, pages_per_block, inv_block_, begin, stop, scratch.scores2,
-                               scratch.prepared.data() + r0 * last_blocks, last_blocks, scaling_);
-        scratch.metadata_bytes +=
-            static_cast<uint64_t>((stop - begin) * pages_per_block * shape_.head_dim * 4);
-      }
+      std::fill(scratch.prepared_begin.begin() + r0, scratch.prepared_begin.begin() + r1, begin);
+      std::fill(scratch.prepared_end.begin() + r0, scratch.prepared_end.begin() + r1, stop);
+      if (stop > begin)
+        moba_block_scores_rows(r.queries + r0 * rows.row_stride, rows.row_stride, r1 - r0, r.num_queries,
+                               *r.cache, r.layer, r.kv_head, pages_per_block, inv_block_, begin, stop,
+                               scratch.scores2, scratch.prepared.data() + r0 * last_blocks, last_blocks,
+                               scaling_);
       r0 = r1;
     }
     scratch.prepared_layer = r.layer;
     scratch.prepared_unit = r.unit;
     scratch.prepared_position = r.position;
-    scratch.prepared_rows = r.rows;
+    scratch.prepared_rows = rows.rows;
   }
   bool at_prefill() const override { return true; }
   bool at_decode() const override { return c_.moba_decode; }

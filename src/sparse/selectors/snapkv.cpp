@@ -48,16 +48,14 @@ class SnapKvSelector final : public Selector {
     const bool reuse = memo && memo->filled;
 #pragma omp parallel for schedule(dynamic)
     for (int64_t u = 0; u < units; ++u) {
-      std::vector<float> fresh, pooled(static_cast<size_t>(prefix));
-      const std::vector<float>* votes = &fresh;
-      if (reuse) {
-        votes = &memo->units[static_cast<size_t>(u)];
-      } else {
-        fresh.assign(static_cast<size_t>(prefix), 0.0f);
-        if (!c_.random_scores) vote(p, u, group, fresh);
-        if (memo) memo->units[static_cast<size_t>(u)] = fresh;
+      std::vector<float> own, pooled(static_cast<size_t>(prefix));
+      // This unit's votes: the memo's (computed by an earlier arm, or into it now), or this call's own.
+      std::vector<float>& votes = memo ? memo->units[static_cast<size_t>(u)] : own;
+      if (!reuse) {
+        votes.assign(static_cast<size_t>(prefix), 0.0f);
+        if (!c_.random_scores) vote(p, u, group, votes);
       }
-      pool(*votes, pooled);
+      pool(votes, pooled);
       if (c_.random_scores)
         for (int64_t j = 0; j < prefix; ++j)
           pooled[static_cast<size_t>(j)] = seeded_uniform(c_.random_seed, p.layer, u, L, j);
