@@ -20,13 +20,12 @@ void memory_scan(const float* gate_logits, float* k, float* v, int64_t n, int64_
   // over up to kChunkChannels channels, each sequential over time, walking its rows front to back with the
   // update vectorized across channels. Whole rows per task stream at the memory's rate: one 4,096 × 512
   // layer took 2.2 ms on one core of the development machine with 512-channel tasks, 6.5–6.8 with 128- or
-  // 256-channel ones (rows read in part, at a 2 KB stride). Two threads therefore take the keys and the
-  // values, each over whole rows (the gates computed by both), rather than half of the channels each
-  // (1.9 ms against 3.9).
-  // Before that, going down one channel's column at a time read 4 bytes per row and took 2–3× longer again.
-  // The gates use the vector exp of kernels/cpu/simd.h (within 2 ulp of std::exp; the C library's scalar
-  // exp was half of the scan's time), and each element's recurrence sees the same operations in the same
-  // order as the scalar one, whatever the partition.
+  // 256-channel ones (rows read in part, at a 2 KB stride; tools/bench/memory_scan_bench.cpp). Two threads
+  // therefore take the keys and the values, each over whole rows (the gates computed by both), rather than
+  // half of the channels each (1.9 ms against 3.9). Before that, going down one channel's column at a time
+  // read 4 bytes per row and took 2–3× longer again. The gates use the vector exp of kernels/cpu/simd.h
+  // (within 2 ulp of std::exp; the C library's scalar exp was half of the scan's time), and each element's
+  // recurrence sees the same operations in the same order as the scalar one, whatever the partition.
   const int64_t threads = omp_get_max_threads();
   // With one thread a task scans both (the gates computed once); with more, the keys and the values are
   // separate tasks.
