@@ -4,6 +4,9 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <tuple>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "base/error.h"
 
@@ -129,8 +132,21 @@ std::vector<ResultRow> load_results(const std::string& dir) {
 
 int64_t merge_results(const std::string& dir) {
   auto rows = load_results(dir);
+  // The report lists models and arms in the order it first meets them, which in one run's file is the
+  // command's order (control first: paired differences read B − A). Each shard runs every model and arm in
+  // that order, so ranking them by first appearance across the files and sorting on those ranks before the
+  // key keeps a merged file's report identical to one run's (a plain key sort would put models and
+  // budgets in alphabetical order: "1/16" before "1/4").
+  std::unordered_map<std::string, int64_t> model_rank, arm_rank;
+  for (const auto& r : rows) {
+    model_rank.emplace(r.model, static_cast<int64_t>(model_rank.size()));
+    arm_rank.emplace(r.method + "@" + r.budget, static_cast<int64_t>(arm_rank.size()));
+  }
+  const auto order = [&](const ResultRow& r) {
+    return std::tuple(model_rank.at(r.model), arm_rank.at(r.method + "@" + r.budget), r.key());
+  };
   std::sort(rows.begin(), rows.end(),
-            [](const ResultRow& a, const ResultRow& b) { return a.key() < b.key(); });
+            [&](const ResultRow& a, const ResultRow& b) { return order(a) < order(b); });
   const std::string tmp = dir + "/results.jsonl.merging";
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);

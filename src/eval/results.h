@@ -40,7 +40,8 @@ std::string prompt_hash(const std::string& text);
 // Every results*.jsonl in dir, deduplicated by key, in file then line order.
 std::vector<ResultRow> load_results(const std::string& dir);
 std::vector<ResultRow> read_results_file(const std::string& path);
-// Writes <dir>/results.jsonl with every row of every file (sorted by key) and removes the shard files.
+// Writes <dir>/results.jsonl with every row of every file and removes the shard files. Rows are sorted by
+// model, then arm, each in the order of first appearance (the run's order), then by key.
 // Returns the row count.
 int64_t merge_results(const std::string& dir);
 
