@@ -74,7 +74,7 @@ std::vector<TextTable> h1_tables(const std::vector<ResultRow>& rows) {
   std::map<std::tuple<int64_t, std::string, std::string, std::string>, std::vector<const ResultRow*>> cells;
   for (const auto& r : rows) {
     if (!head_hits_of(r)) continue;
-    const std::string arm = r.method + "@" + r.budget;
+    const std::string arm = r.arm();
     if (std::find(arms.begin(), arms.end(), arm) == arms.end()) arms.push_back(arm);
     if (std::find(models.begin(), models.end(), r.model) == models.end()) models.push_back(r.model);
     task_set.insert(r.task);

@@ -231,7 +231,7 @@ ResultTable tabulate(const std::vector<ResultRow>& rows) {
   std::set<std::string> tasks;
   std::set<int64_t> lengths;
   for (const auto& r : rows) {
-    const std::string arm = r.method + "@" + r.budget;
+    const std::string arm = r.arm();
     if (std::find(t.models.begin(), t.models.end(), r.model) == t.models.end()) t.models.push_back(r.model);
     if (std::find(t.arms.begin(), t.arms.end(), arm) == t.arms.end()) t.arms.push_back(arm);
     tasks.insert(r.task);

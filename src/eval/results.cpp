@@ -131,28 +131,28 @@ std::vector<ResultRow> load_results(const std::string& dir) {
 }
 
 int64_t merge_results(const std::string& dir) {
-  auto rows = load_results(dir);
+  const auto rows = load_results(dir);
   // The report lists models and arms in the order it first meets them, which in one run's file is the
   // command's order (control first: paired differences read B − A). Each shard runs every model and arm in
   // that order, so ranking them by first appearance across the files and sorting on those ranks before the
   // key keeps a merged file's report identical to one run's (a plain key sort would put models and
   // budgets in alphabetical order: "1/16" before "1/4").
   std::unordered_map<std::string, int64_t> model_rank, arm_rank;
-  for (const auto& r : rows) {
-    model_rank.emplace(r.model, static_cast<int64_t>(model_rank.size()));
-    arm_rank.emplace(r.method + "@" + r.budget, static_cast<int64_t>(arm_rank.size()));
+  std::vector<std::tuple<int64_t, int64_t, std::string, size_t>> order;  // (model, arm, key, row): built once
+  order.reserve(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const ResultRow& r = rows[i];
+    const int64_t model = model_rank.emplace(r.model, static_cast<int64_t>(model_rank.size())).first->second;
+    const int64_t arm = arm_rank.emplace(r.arm(), static_cast<int64_t>(arm_rank.size())).first->second;
+    order.emplace_back(model, arm, r.key(), i);
   }
-  const auto order = [&](const ResultRow& r) {
-    return std::tuple(model_rank.at(r.model), arm_rank.at(r.method + "@" + r.budget), r.key());
-  };
-  std::sort(rows.begin(), rows.end(),
-            [&](const ResultRow& a, const ResultRow& b) { return order(a) < order(b); });
+  std::sort(order.begin(), order.end());
   const std::string tmp = dir + "/results.jsonl.merging";
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     require(out.good(), "cannot write ", tmp);
-    for (const auto& r : rows)
-      out << r.to_json().dump(-1, ' ', false, Json::error_handler_t::replace) << '\n';
+    for (const auto& o : order)
+      out << rows[std::get<3>(o)].to_json().dump(-1, ' ', false, Json::error_handler_t::replace) << '\n';
     require(out.good(), "cannot write ", tmp);
   }
   for (const auto& f : result_files(dir)) std::filesystem::remove(f);

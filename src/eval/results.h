@@ -29,6 +29,8 @@ struct ResultRow {
   std::string matmul = "f32";
 
   std::string key() const;
+  // The arm's label in tables: "method@budget".
+  std::string arm() const { return method + "@" + budget; }
   Json to_json() const;
   static ResultRow from_json(const Json& j, const std::string& origin);
 };
