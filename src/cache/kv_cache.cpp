@@ -19,6 +19,12 @@ KvCache::KvCache(const KvCacheShape& shape) : shape_(shape) {
   blocks_.resize(static_cast<size_t>(shape.num_layers));
   min_max_blocks_.resize(blocks_.size());
   sum_blocks_.resize(blocks_.size());
+  const int64_t min_max_page_bytes = shape.num_kv_heads * min_max_bytes();
+  meta_shift_ = 0;
+  while ((int64_t{1} << meta_shift_) < kPagesPerBlock ||
+         (min_max_page_bytes << meta_shift_) < static_cast<int64_t>(kHugePageBytes))
+    ++meta_shift_;
+  meta_mask_ = static_cast<int32_t>((int64_t{1} << meta_shift_) - 1);
 }
 
 int64_t KvCache::bytes_per_token() const {
@@ -88,16 +94,19 @@ void KvCache::ensure_pages(int64_t tokens) {
   const int64_t pages_needed = (tokens + shape_.page_size - 1) / shape_.page_size;
   while (num_pages() < pages_needed) {
     if (pages_allocated_ >= static_cast<int64_t>(blocks_[0].size()) * kPagesPerBlock) {
-      const int64_t meta = shape_.num_kv_heads * shape_.head_dim;
       // Not zeroed: every byte is written (append, update_metadata at slot 0) before anything reads it,
       // and zeroing a block (2 MB per layer at 8 heads of 64, page 16) cost a decode step that crossed
       // into a new block several milliseconds — every byte written and page-faulted at once.
-      for (size_t l = 0; l < blocks_.size(); ++l) {
+      for (size_t l = 0; l < blocks_.size(); ++l)
         blocks_[l].push_back(allocate_block(static_cast<size_t>(kPagesPerBlock * page_bytes_)));
-        min_max_blocks_[l].push_back(std::make_unique_for_overwrite<uint8_t[]>(
-            static_cast<size_t>(kPagesPerBlock * meta * 2 * static_cast<int64_t>(dtype_size(shape_.dtype)))));
-        sum_blocks_[l].push_back(
-            std::make_unique_for_overwrite<float[]>(static_cast<size_t>(kPagesPerBlock * meta)));
+    }
+    if (pages_allocated_ >= static_cast<int64_t>(min_max_blocks_[0].size()) << meta_shift_) {
+      const int64_t pages = int64_t{1} << meta_shift_;
+      for (size_t l = 0; l < blocks_.size(); ++l) {
+        min_max_blocks_[l].push_back(
+            allocate_block(static_cast<size_t>(pages * shape_.num_kv_heads * min_max_bytes())));
+        sum_blocks_[l].push_back(allocate_block(
+            static_cast<size_t>(pages * shape_.num_kv_heads * shape_.head_dim * int64_t{sizeof(float)})));
       }
     }
     page_table_.push_back(pages_allocated_++);
@@ -125,13 +134,14 @@ void KvCache::append(int64_t layer, const float* k, const float* v, int64_t n) {
 }
 
 uint8_t* KvCache::min_max_data(int64_t layer, int32_t page, int64_t head) {
-  return min_max_blocks_[static_cast<size_t>(layer)][static_cast<size_t>(page / kPagesPerBlock)].get() +
-         (head * kPagesPerBlock + page % kPagesPerBlock) * min_max_bytes();
+  return min_max_blocks_[static_cast<size_t>(layer)][static_cast<size_t>(page >> meta_shift_)].get() +
+         ((head << meta_shift_) + (page & meta_mask_)) * min_max_bytes();
 }
 
 float* KvCache::sum_data(int64_t layer, int32_t page, int64_t head) {
-  return sum_blocks_[static_cast<size_t>(layer)][static_cast<size_t>(page / kPagesPerBlock)].get() +
-         (head * kPagesPerBlock + page % kPagesPerBlock) * shape_.head_dim;
+  return reinterpret_cast<float*>(
+             sum_blocks_[static_cast<size_t>(layer)][static_cast<size_t>(page >> meta_shift_)].get()) +
+         ((head << meta_shift_) + (page & meta_mask_)) * shape_.head_dim;
 }
 
 // Folds the token just stored in `slot` of a page into that page's metadata, for every KV head. It reads the

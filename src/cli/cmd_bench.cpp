@@ -33,6 +33,7 @@ struct Row {
   double attention_bytes = 0;  // tg: what attention read per token, selected KV + selector metadata
   double metadata_bytes = 0;   // tg: the selector's share of attention_bytes
   double select_ms = 0;        // tg: selector time per token, summed over threads
+  double scan_ms = 0;          // tg: of which reading the metadata
 };
 
 // Weight bytes read for one decoded token: every matrix once (the embedding row is negligible).
@@ -114,7 +115,7 @@ int run_bench(int argc, char** argv) {
   if (n_gen > 0) {
     for (int64_t d : depths) {
       std::vector<double> times, gemm, attention;
-      double kv_bytes_total = 0, attention_bytes = 0, metadata_bytes = 0, select_ms = 0;
+      double kv_bytes_total = 0, attention_bytes = 0, metadata_bytes = 0, select_ms = 0, scan_ms = 0;
       for (int64_t r = 0; r < reps + 1; ++r) {
         InferenceContext ctx(*model, options);
         if (d > 0) ctx.fill_synthetic(d, 7);
@@ -137,11 +138,12 @@ int run_bench(int argc, char** argv) {
                                  : kv_bytes_total / n_gen;
         metadata_bytes = sparse ? sparse->counters().metadata_bytes / n_gen : 0.0;
         select_ms = sparse ? sparse->counters().select_cpu_seconds * 1e3 / n_gen : 0.0;
+        scan_ms = sparse ? sparse->counters().scan_cpu_seconds * 1e3 / n_gen : 0.0;
       }
       const double s = median(times);
       const double bytes = weight_bytes + attention_bytes;
       rows.push_back({"tg" + std::to_string(n_gen), n_gen, d, s, n_gen / s, bytes, bytes * n_gen / s / 1e9,
-                      median(gemm), median(attention), attention_bytes, metadata_bytes, select_ms});
+                      median(gemm), median(attention), attention_bytes, metadata_bytes, select_ms, scan_ms});
     }
   }
 
@@ -171,7 +173,8 @@ int run_bench(int argc, char** argv) {
              {"page_size", options.page_size},
              {"attention_bytes_per_token", row.attention_bytes},
              {"metadata_bytes_per_token", row.metadata_bytes},
-             {"select_cpu_ms_per_token", row.select_ms}};
+             {"select_cpu_ms_per_token", row.select_ms},
+             {"scan_cpu_ms_per_token", row.scan_ms}};
       std::printf("%s\n", j.dump().c_str());
     }
     return 0;
@@ -209,23 +212,28 @@ int run_bench(int argc, char** argv) {
                   percent(row.gemm_gflops, limits.fma_gflops).c_str(), row.attention_ms);
   }
   if (n_gen > 0) {
-    // Decode attention alone: what it read (selected KV + selector metadata) against the bandwidth.
+    // Decode attention alone: what it read (selected KV + selector metadata) against the bandwidth; the
+    // selector's CPU time, and of it the metadata scan's, against one thread's share of the bandwidth.
     std::printf("\nattention: --sparse %s, budget %s, page %lld\n\n",
                 sparse_method_name(options.sparse.method).c_str(),
                 options.sparse.sparse() ? options.sparse.budget.to_string().c_str() : "all",
                 static_cast<long long>(options.page_size));
     std::printf(
         "| test | depth | step ms | attention ms/token | KV+meta MB/token | attention GB/s | %% of bandwidth "
-        "| metadata MB/token | select CPU-ms/token | select GB/s per thread |\n");
-    std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        "| metadata MB/token | select CPU-ms/token | select GB/s per thread | scan CPU-ms/token | scan GB/s "
+        "per thread | scan %% of bandwidth per thread |\n");
+    std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (const auto& row : rows) {
       if (row.test.rfind("tg", 0) != 0) continue;
       const double gbps = row.attention_bytes / std::max(row.attention_ms * 1e-3, 1e-12) / 1e9;
-      std::printf("| %s | %lld | %.3f | %.3f | %.3f | %.2f | %s | %.3f | %.3f | %.2f |\n", row.test.c_str(),
-                  static_cast<long long>(row.depth), row.seconds / static_cast<double>(row.tokens) * 1e3,
-                  row.attention_ms, row.attention_bytes / 1e6, gbps, percent(gbps, limits.read_gbps).c_str(),
+      const double scan_gbps = row.scan_ms > 0 ? row.metadata_bytes / (row.scan_ms * 1e-3) / 1e9 : 0.0;
+      std::printf("| %s | %lld | %.3f | %.3f | %.3f | %.2f | %s | %.3f | %.3f | %.2f | %.3f | %.2f | %s |\n",
+                  row.test.c_str(), static_cast<long long>(row.depth),
+                  row.seconds / static_cast<double>(row.tokens) * 1e3, row.attention_ms,
+                  row.attention_bytes / 1e6, gbps, percent(gbps, limits.read_gbps).c_str(),
                   row.metadata_bytes / 1e6, row.select_ms,
-                  row.select_ms > 0 ? row.metadata_bytes / (row.select_ms * 1e-3) / 1e9 : 0.0);
+                  row.select_ms > 0 ? row.metadata_bytes / (row.select_ms * 1e-3) / 1e9 : 0.0, row.scan_ms,
+                  scan_gbps, row.scan_ms > 0 ? percent(scan_gbps, limits.read_gbps / threads).c_str() : "–");
     }
   }
   return 0;

@@ -42,18 +42,27 @@ void top_k(const float* scores, std::vector<int64_t>& candidates, int64_t k, std
     out.assign(candidates.begin(), candidates.end());
     return;
   }
-  // The k-th largest key, bit by bit from the top: the largest T with at least k keys ≥ T (32 branch-free
-  // counting passes; a comparison-based nth_element mispredicts on every random score). Then one pass in
-  // index order keeps every key above T and, of those equal to it, the lowest indices — the strict order
-  // "score descending, then index ascending" that makes the set unique.
+  // The k-th largest key, bit by bit from the top: the largest T with at least k keys ≥ T (branch-free
+  // counting passes; a comparison-based nth_element mispredicts on every random score). It stops early once
+  // exactly k keys are ≥ the threshold so far: those k are then the set, whatever the lower bits (about
+  // log2 n + 2 passes for distinct scores instead of 32). Then one pass in index order keeps every key
+  // above T and, of those equal to it, the lowest indices — the strict order "score descending, then index
+  // ascending" that makes the set unique.
   thread_local std::vector<uint32_t> keys;
   keys.resize(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i)
     keys[static_cast<size_t>(i)] = order_key(scores[candidates[static_cast<size_t>(i)]]);
   uint32_t threshold = 0;
-  for (uint32_t bit = 0x80000000u; bit != 0; bit >>= 1)
-    if (count_at_least(keys.data(), n, threshold | bit) >= k) threshold |= bit;
-  int64_t ties = k - (threshold == 0xffffffffu ? 0 : count_at_least(keys.data(), n, threshold + 1));
+  bool exact = false;  // exactly k keys are ≥ threshold
+  for (uint32_t bit = 0x80000000u; bit != 0 && !exact; bit >>= 1) {
+    const int64_t count = count_at_least(keys.data(), n, threshold | bit);
+    if (count >= k) {
+      threshold |= bit;
+      exact = count == k;
+    }
+  }
+  int64_t ties =
+      exact ? k : k - (threshold == 0xffffffffu ? 0 : count_at_least(keys.data(), n, threshold + 1));
   for (int64_t i = 0; i < n; ++i) {
     const uint32_t key = keys[static_cast<size_t>(i)];
     if (key > threshold || (key == threshold && ties-- > 0))
@@ -138,19 +147,131 @@ float quest_bound(const float* q, const uint8_t* min_max, DType dtype, int64_t d
 #endif
 }
 
+#if defined(__AVX512F__)
+namespace {
+// q·x rounded on its own: GCC lowers _mm512_mul_ps to a plain vector product, which -ffp-contract=fast
+// (GNU C++'s default) may fuse with the add that consumes it; the rounding-mode form is never fused, so
+// the sum adds the same rounded products as quest_bound's max(q·min, q·max).
+inline __m512 mul_unfused(__m512 q, __m512 x) {
+  return _mm512_mul_round_ps(q, x, _MM_FROUND_CUR_DIRECTION);
+}
+
+// 16 lanes of `hi` where take_max is set and of `lo` elsewhere (both in dtype), widened to f32.
+inline __m512 load_selected_f32x16(const uint8_t* lo, const uint8_t* hi, DType dtype, __mmask16 take_max) {
+  if (dtype == DType::F32)
+    return _mm512_mask_loadu_ps(_mm512_loadu_ps(reinterpret_cast<const float*>(lo)), take_max,
+                                reinterpret_cast<const float*>(hi));
+  const __m256i picked =
+      _mm256_mask_loadu_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(lo)), take_max, hi);
+  return dtype == DType::BF16 ? _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(picked), 16))
+                              : _mm512_cvtph_ps(picked);
+}
+
+// quest_bounds for head_dim = 16·kChunks and exactly kQueries queries, into out (max-combined with it
+// when `combine`). Each page's min and max rows are widened once and shared by the queries; per lane the
+// product kept is q_d·max_d where q_d ≥ 0 and q_d·min_d where q_d < 0 — the one max(q_d·min_d, q_d·max_d)
+// picks, since rounding is monotone (for q_d ≥ 0, min_d ≤ max_d gives q_d·min_d ≤ q_d·max_d after
+// rounding; reversed for q_d < 0). Where the two products are equal they differ at most in the sign of a
+// zero, and the lane sums, which start at +0, absorb either. So the bits equal quest_bound's for finite
+// inputs: the same products, added in the same order, through the same tree.
+template <int kChunks, int kQueries>
+void quest_bounds_fixed(const float* q, const KvCache& cache, int64_t layer, int64_t kv_head, int64_t p0,
+                        int64_t p1, float* out, bool combine) {
+  constexpr int64_t dim = 16 * kChunks;
+  const DType dtype = cache.shape().dtype;
+  const int64_t elem = static_cast<int64_t>(dtype_size(dtype));
+  __m512 qv[kQueries][kChunks];
+  __mmask16 take_max[kQueries][kChunks];
+  for (int i = 0; i < kQueries; ++i)
+    for (int c = 0; c < kChunks; ++c) {
+      qv[i][c] = _mm512_loadu_ps(q + i * dim + 16 * c);
+      take_max[i][c] = _mm512_cmp_ps_mask(qv[i][c], _mm512_setzero_ps(), _CMP_GE_OQ);
+    }
+  for (int64_t p = p0; p < p1; p += 16) {
+    const int64_t count = std::min<int64_t>(16, p1 - p);
+    __m512 lane_sums[kQueries][4];
+    for (int g = 0; g < 4; ++g) {
+      __m512 a[kQueries][4];
+      for (int k = 0; k < 4; ++k) {
+        const int64_t page = 4 * g + k;
+        if (page >= count) {
+          for (int i = 0; i < kQueries; ++i) a[i][k] = _mm512_setzero_ps();
+          continue;
+        }
+        const uint8_t* min = cache.key_min_max(layer, p + page, kv_head);
+        const uint8_t* max = min + dim * elem;
+        if constexpr (kQueries <= 2) {
+          // Few queries: each picks its lanes from the stored rows and widens only those.
+          for (int i = 0; i < kQueries; ++i) {
+            __m512 acc = _mm512_setzero_ps();
+            for (int c = 0; c < kChunks; ++c)
+              acc = _mm512_add_ps(
+                  acc, mul_unfused(qv[i][c], load_selected_f32x16(min + 16 * c * elem, max + 16 * c * elem,
+                                                                  dtype, take_max[i][c])));
+            a[i][k] = acc;
+          }
+        } else {
+          // More: the rows are widened once and shared.
+          __m512 lo[kChunks], hi[kChunks];
+          for (int c = 0; c < kChunks; ++c) {
+            lo[c] = simd::load_f32x16(min + 16 * c * elem, dtype);
+            hi[c] = simd::load_f32x16(max + 16 * c * elem, dtype);
+          }
+          for (int i = 0; i < kQueries; ++i) {
+            __m512 acc = _mm512_setzero_ps();
+            for (int c = 0; c < kChunks; ++c)
+              acc = _mm512_add_ps(acc,
+                                  mul_unfused(qv[i][c], _mm512_mask_blend_ps(take_max[i][c], lo[c], hi[c])));
+            a[i][k] = acc;
+          }
+        }
+      }
+      for (int i = 0; i < kQueries; ++i)
+        lane_sums[i][g] = simd::sum4_by_lane(a[i][0], a[i][1], a[i][2], a[i][3]);
+    }
+    __m512 best = combine ? _mm512_maskz_loadu_ps(simd::lanes(count), out + (p - p0))
+                          : _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+    for (int i = 0; i < kQueries; ++i)
+      best = _mm512_max_ps(
+          best, simd::sum16_from_lanes(lane_sums[i][0], lane_sums[i][1], lane_sums[i][2], lane_sums[i][3]));
+    _mm512_mask_storeu_ps(out + (p - p0), simd::lanes(count), best);
+  }
+}
+
+// The fixed-shape kernel over every query, four at a time, then two, then one (max is exact, so the
+// split does not change the bits).
+template <int kChunks>
+void quest_bounds_by_chunks(const float* q, int64_t num_queries, const KvCache& cache, int64_t layer,
+                            int64_t kv_head, int64_t p0, int64_t p1, float* out) {
+  constexpr int64_t dim = 16 * kChunks;
+  int64_t i = 0;
+  for (; i + 4 <= num_queries; i += 4)
+    quest_bounds_fixed<kChunks, 4>(q + i * dim, cache, layer, kv_head, p0, p1, out, i > 0);
+  for (; i + 2 <= num_queries; i += 2)
+    quest_bounds_fixed<kChunks, 2>(q + i * dim, cache, layer, kv_head, p0, p1, out, i > 0);
+  for (; i < num_queries; ++i)
+    quest_bounds_fixed<kChunks, 1>(q + i * dim, cache, layer, kv_head, p0, p1, out, i > 0);
+}
+}  // namespace
+#endif
+
 void quest_bounds(const float* q, int64_t num_queries, const KvCache& cache, int64_t layer, int64_t kv_head,
                   int64_t p0, int64_t p1, float* out) {
   const int64_t dim = cache.shape().head_dim;
   const DType dtype = cache.shape().dtype;
 #if defined(__AVX512F__)
-  const int64_t bytes = cache.min_max_bytes();
+  if (num_queries > 0 && p1 > p0) {
+    switch (dim) {
+      case 64:
+        return quest_bounds_by_chunks<4>(q, num_queries, cache, layer, kv_head, p0, p1, out);
+      case 128:
+        return quest_bounds_by_chunks<8>(q, num_queries, cache, layer, kv_head, p0, p1, out);
+      default:
+        break;
+    }
+  }
   for (int64_t p = p0; p < p1; p += 16) {
     const int64_t count = std::min<int64_t>(16, p1 - p);
-    // The next 16 pages' metadata is asked for now, so its misses overlap this batch's arithmetic.
-    for (int64_t next = p + 16; next < std::min(p + 32, p1); ++next) {
-      const char* meta = reinterpret_cast<const char*>(cache.key_min_max(layer, next, kv_head));
-      for (int64_t b = 0; b < bytes; b += 64) __builtin_prefetch(meta + b, 0, 3);
-    }
     __m512 best = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
     for (int64_t i = 0; i < num_queries; ++i) {
       __m512 lane_sums[4];

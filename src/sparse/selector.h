@@ -48,6 +48,7 @@ struct SelectScratch {
   std::vector<int64_t> indices;
   std::vector<int64_t> chosen;
   uint64_t metadata_bytes = 0;  // metadata read by the selections made with this scratch
+  double scan_seconds = 0.0;    // time those selections spent reading it (the page or block scan)
   // What prepare_rows scored for rows [prepared_position, prepared_position + prepared_rows) of
   // (prepared_layer, prepared_unit): row r's competing units' scores from prepared[r · prepared_stride],
   // for the range [prepared_begin[r], prepared_end[r]). Valid until finish_rows (prepared_rows = 0).

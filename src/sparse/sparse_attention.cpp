@@ -229,11 +229,11 @@ void SparseAttention::selected(int64_t layer, const float* q, int64_t n, int64_t
   const CompactedPrompt compact = n == 1 ? selector_->compacted(layer) : CompactedPrompt{};
   if (compact.cache && compact_runs_.size() < scratch_.size()) compact_runs_.resize(scratch_.size());
   int64_t tokens = 0;
-  double kv_bytes = 0.0, metadata_bytes = 0.0, select_seconds = 0.0;
+  double kv_bytes = 0.0, metadata_bytes = 0.0, select_seconds = 0.0, scan_seconds = 0.0;
   const int64_t work = n * units;
   // Units of one layer are independent: parallel over (query, unit). The observer path runs serially so
   // that it needs no locking.
-#pragma omp parallel for schedule(dynamic) reduction(+ : tokens, kv_bytes, metadata_bytes, select_seconds) if (work > 1 && !observe)
+#pragma omp parallel for schedule(dynamic) reduction(+ : tokens, kv_bytes, metadata_bytes, select_seconds, scan_seconds) if (work > 1 && !observe)
   for (int64_t w = 0; w < work; ++w) {
     const int64_t i = w / units, u = w % units;
     const int thread = omp_get_thread_num();
@@ -243,12 +243,14 @@ void SparseAttention::selected(int64_t layer, const float* q, int64_t n, int64_t
     const Unit unit = unit_of(config_, shape_, u);
     const int64_t first_head = unit.first_head, kv_head = unit.kv_head, heads_per_unit = unit.heads;
     s.metadata_bytes = 0;
+    s.scan_seconds = 0.0;
     const double start = omp_get_wtime();
     const bool dense_step = select_unit(*selector_, config_, shape_, cache, layer, q + i * heads * dim,
                                         position, unit, scale, s, spans);
     if (!dense_step) {
       select_seconds += omp_get_wtime() - start;
       metadata_bytes += static_cast<double>(s.metadata_bytes);
+      scan_seconds += s.scan_seconds;
     }
     int64_t count = 0;
     for (const auto& span : spans) count += span.count;
@@ -274,6 +276,7 @@ void SparseAttention::selected(int64_t layer, const float* q, int64_t n, int64_t
     counters_.kv_bytes += kv_bytes;
     counters_.metadata_bytes += metadata_bytes;
     counters_.select_cpu_seconds += select_seconds;
+    counters_.scan_cpu_seconds += scan_seconds;
   }
 }
 

@@ -41,6 +41,7 @@ struct SparseCounters {
   double kv_bytes = 0.0;
   double metadata_bytes = 0.0;
   double select_cpu_seconds = 0.0;  // time inside select(), summed over threads
+  double scan_cpu_seconds = 0.0;    // of which reading the metadata (Quest's page scan, MoBA's block scores)
 };
 
 // Whether prompt blocks run exactly the dense attention under `config`: true for methods that select only at

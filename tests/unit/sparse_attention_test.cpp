@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstring>
 
@@ -59,22 +60,29 @@ TEST(SparseCache, ClearedCacheRebuildsMetadata) {
 }
 
 // The batched scan (sixteen pages per horizontal-sum tree, max over a GQA group) gives exactly the
-// single-page bounds, for ranges that start and end off the batch boundaries, every dtype, odd dims.
+// single-page bounds, bit for bit, for ranges that start and end off the batch boundaries, every dtype,
+// odd dims and the head dims with a fixed-shape kernel (64, 128), group sizes that split into passes of
+// 4, 2 and 1 queries, query lanes of +0 and −0 (where the sign-selected product and the max of the two
+// products may differ in the sign of a zero), and a last page of one token (min = max).
 TEST(SparseQuest, BatchedBoundsEqualSinglePageBounds) {
   for (DType dtype : {DType::BF16, DType::F16, DType::F32}) {
     for (int64_t dim : {8, 24, 64, 128}) {
-      RandomCache rc(1, 2, dim, 4, 4 * 53 - 1, dtype, 5 + dim, 2.0f);
-      const auto q = random_vector(3 * dim, 7 + dim, 1.5f);
-      for (auto [p0, p1] : {std::pair<int64_t, int64_t>{0, 53}, {1, 52}, {3, 19}, {5, 5}, {17, 33}}) {
-        std::vector<float> got(static_cast<size_t>(p1 - p0));
-        quest_bounds(q.data(), 3, *rc.cache, 0, 1, p0, p1, got.data());
-        for (int64_t p = p0; p < p1; ++p) {
-          float expected = quest_bound(q.data(), rc.cache->key_min_max(0, p, 1), dtype, dim);
-          for (int64_t i = 1; i < 3; ++i)
-            expected = std::max(expected,
-                                quest_bound(q.data() + i * dim, rc.cache->key_min_max(0, p, 1), dtype, dim));
-          ASSERT_EQ(got[static_cast<size_t>(p - p0)], expected)
-              << dtype_name(dtype) << " dim " << dim << " page " << p;
+      RandomCache rc(1, 2, dim, 4, 4 * 53 - 3, dtype, 5 + dim, 2.0f);
+      for (int64_t queries : {1, 2, 3, 4, 5, 8}) {
+        auto q = random_vector(queries * dim, 7 + dim + queries, 1.5f);
+        for (int64_t i = 0; i < queries * dim; i += 5) q[static_cast<size_t>(i)] = i % 2 ? -0.0f : 0.0f;
+        for (auto [p0, p1] : {std::pair<int64_t, int64_t>{0, 53}, {1, 52}, {3, 19}, {5, 5}, {17, 33}}) {
+          std::vector<float> got(static_cast<size_t>(p1 - p0));
+          quest_bounds(q.data(), queries, *rc.cache, 0, 1, p0, p1, got.data());
+          for (int64_t p = p0; p < p1; ++p) {
+            float expected = quest_bound(q.data(), rc.cache->key_min_max(0, p, 1), dtype, dim);
+            for (int64_t i = 1; i < queries; ++i)
+              expected = std::max(
+                  expected, quest_bound(q.data() + i * dim, rc.cache->key_min_max(0, p, 1), dtype, dim));
+            ASSERT_EQ(std::bit_cast<uint32_t>(got[static_cast<size_t>(p - p0)]),
+                      std::bit_cast<uint32_t>(expected))
+                << dtype_name(dtype) << " dim " << dim << " queries " << queries << " page " << p;
+          }
         }
       }
     }
