@@ -13,6 +13,9 @@ namespace ratkv {
 
 KvCache::KvCache(const KvCacheShape& shape) : shape_(shape) {
   require(shape.page_size >= 1, "page size must be at least 1, got ", shape.page_size);
+  require(shape.num_layers >= 1 && shape.num_kv_heads >= 1 && shape.head_dim >= 1,
+          "KV cache shape must have at least one layer, KV head and head dimension, got ", shape.num_layers,
+          ", ", shape.num_kv_heads, ", ", shape.head_dim);
   page_bytes_ = 2 * shape.num_kv_heads * shape.page_size * shape.head_dim *
                 static_cast<int64_t>(dtype_size(shape.dtype));
   lengths_.assign(static_cast<size_t>(shape.num_layers), 0);

@@ -49,6 +49,14 @@ TEST(SparseCache, PageMetadataIsMinMaxAndSumOfStoredKeys) {
   }
 }
 
+// Metadata blocks hold 2^k pages sized from the shape (at least 2 MiB of min/max); a shape with nothing
+// in it is refused instead of sizing blocks from zero bytes.
+TEST(SparseCache, EmptyShapesAreRefused) {
+  for (KvCacheShape shape : {KvCacheShape{1, 0, 8, 4, DType::BF16}, KvCacheShape{1, 2, 0, 4, DType::BF16},
+                             KvCacheShape{0, 2, 8, 4, DType::BF16}, KvCacheShape{1, 2, 8, 0, DType::BF16}})
+    EXPECT_THROW(KvCache{shape}, Error);
+}
+
 TEST(SparseCache, ClearedCacheRebuildsMetadata) {
   RandomCache rc(1, 1, 8, 4, 10, DType::F32, 1);
   KvCache& cache = *rc.cache;
