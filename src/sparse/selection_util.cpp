@@ -168,12 +168,11 @@ inline __m512 load_selected_f32x16(const uint8_t* lo, const uint8_t* hi, DType d
 }
 
 // quest_bounds for head_dim = 16·kChunks and exactly kQueries queries, into out (max-combined with it
-// when `combine`). Each page's min and max rows are widened once and shared by the queries; per lane the
-// product kept is q_d·max_d where q_d ≥ 0 and q_d·min_d where q_d < 0 — the one max(q_d·min_d, q_d·max_d)
-// picks, since rounding is monotone (for q_d ≥ 0, min_d ≤ max_d gives q_d·min_d ≤ q_d·max_d after
-// rounding; reversed for q_d < 0). Where the two products are equal they differ at most in the sign of a
-// zero, and the lane sums, which start at +0, absorb either. So the bits equal quest_bound's for finite
-// inputs: the same products, added in the same order, through the same tree.
+// when `combine`). Per lane the product kept is q_d·max_d where q_d ≥ 0 and q_d·min_d where q_d < 0 — the one
+// max(q_d·min_d, q_d·max_d) picks, since rounding is monotone (for q_d ≥ 0, min_d ≤ max_d gives q_d·min_d ≤
+// q_d·max_d after rounding; reversed for q_d < 0). Where the two products are equal they differ at most in
+// the sign of a zero, and the lane sums, which start at +0, absorb either. So the bits equal quest_bound's
+// for finite inputs: the same products, added in the same order, through the same tree.
 template <int kChunks, int kQueries>
 void quest_bounds_fixed(const float* q, const KvCache& cache, int64_t layer, int64_t kv_head, int64_t p0,
                         int64_t p1, float* out, bool combine) {
