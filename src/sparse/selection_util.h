@@ -3,7 +3,6 @@
 // and local units, spans from units or token lists, page scores read from the page metadata, and seeded
 // uniform draws that depend only on (seed, layer, unit, position, index) — so they are the same whatever
 // the thread count or the order of calls.
-#include <chrono>
 #include <cstdint>
 #include <vector>
 
@@ -101,11 +100,6 @@ float moba_block_score(const float* q, int64_t num_queries, const KvCache& cache
                        int64_t kv_head, int64_t pages_per_block, float inv_block, int64_t block);
 
 // Uniform in [0, 1) from a hash of the arguments.
-// Seconds since `start` (the selectors' scan timings, SelectScratch::scan_seconds).
-inline double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
 float seeded_uniform(uint64_t seed, int64_t layer, int64_t unit, int64_t position, int64_t index);
 
 }  // namespace ratkv

@@ -5,8 +5,9 @@
 // `first_units` blocks, are forced; the best-scoring complete history blocks fill the rest of
 // K = max(1, floor(budget / moba_block)) blocks — the current block counts in K, as in MoBA's top-k.
 // Runs on prompt queries; on decode steps only with moba_decode (MoBA itself decodes densely).
+#include <omp.h>
+
 #include <algorithm>
-#include <chrono>
 #include <limits>
 
 #include "attention/attend.h"
@@ -39,10 +40,10 @@ class MobaSelector final : public Selector {
         std::copy(prepared, prepared + (stop - begin), scores + begin);
         return;
       }
-      const auto start = std::chrono::steady_clock::now();
+      const double start = omp_get_wtime();
       moba_block_scores(r.queries, r.num_queries, cache, r.layer, r.kv_head, pages_per_block, inv_block_,
                         begin, stop, scratch.scores2, scores + begin, scaling_);
-      scratch.scan_seconds += seconds_since(start);
+      scratch.scan_seconds += omp_get_wtime() - start;
       scratch.metadata_bytes += static_cast<uint64_t>((stop - begin) * pages_per_block * dim * 4);
     };
     select_scored_units(r.position + 1, block_, page, c_.first_units, c_.local_units, r.budget, scratch,
