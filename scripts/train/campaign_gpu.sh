@@ -6,6 +6,8 @@
 #   memL:S   mem:S with the memory's length bounded to L tokens: gate (1 − 1/L)·σ(W_g x) (e.g. mem64:0)
 #   olmo2    an OLMo2 attention model from scratch; then the memory added (memory lr 10x) and continued,
 #            next to the matched control continued without it (same data, steps, schedule, seed)
+#   olmo2-base  that OLMo2 attention model alone (no fine-tuning): the base of the cpt*/cptj* jobs, which
+#            wait for it when they run in another queue (e.g. "mem:1 cptj-mem|olmo2-base attn:1 cptj-ctl")
 # PLAN lists the queues, '|' between GPUs, jobs run in order inside a queue. The default follows the GPU
 # count: 4 GPUs run everything in one lease ("mem:0|mem:1|attn:0 attn:1|olmo2"); 2 GPUs split it over two
 # leases, PART=1 "mem:0|attn:0 attn:1" then PART=2 "mem:1|olmo2" (each about 20 minutes on H100s).
@@ -58,6 +60,7 @@ fi
 IFS='|' read -r -a QUEUES <<< "$PLAN"
 EXPECTED=0  # fine-tuned models the plan makes: one a job, two for olmo2 (cpt-mem and cpt-ctl)
 for job in ${PLAN//|/ }; do
+  [[ $job == olmo2-base ]] && continue
   EXPECTED=$((EXPECTED + 1))
   [[ $job != olmo2 ]] || EXPECTED=$((EXPECTED + 1))
 done
@@ -141,6 +144,14 @@ check() {
   "$RATKV" report "$WORK/$1/check" >> "$WORK/$1/check.log" 2>&1 || true
 }
 
+# The continuation jobs start from $CPT_BASE or, without it, from this campaign's olmo2-base, which another
+# queue may still be training: wait for it (the step's follow/collect go on meanwhile).
+cpt_base() {
+  if [[ -n ${CPT_BASE:-} ]]; then echo "$CPT_BASE"; return; fi
+  until [[ -f $WORK/done/olmo2-base ]]; do sleep 20; done
+  echo "$WORK/olmo2-base/model"
+}
+
 # One job of a queue: pretraining, then fine-tuning at once (so each model can be collected early).
 run_job() {
   local s=${1#*:}
@@ -160,19 +171,25 @@ run_job() {
       stage "attn-s$s" pretrain "attn-s$s" --family ratplus --no-memory "${ARCH[@]}" --seed "$s" --steps "$STEPS" \
         --warmup "$WARMUP" --lr 1e-3 --min-lr 1e-4
       stage "attn-s$s-sft" sft_chain "attn-s$s" ;;
-    olmo2)
+    olmo2-base)
       stage olmo2-base pretrain olmo2-base --family olmo2 "${ARCH[@]}" --seed 0 --steps "$STEPS" --warmup "$WARMUP" \
-        --lr 1e-3 --min-lr 1e-4
+        --lr 1e-3 --min-lr 1e-4 ;;
+    olmo2)
+      run_job olmo2-base
       run_job cpt-mem
       run_job cpt-ctl ;;
-    cpt-mem | cpt-ctl)  # from $CPT_BASE (default: the olmo2 job's base), both from the same weights
-      local cpt=(--init-from "${CPT_BASE:-$WORK/olmo2-base/model}" --seed 0 --steps "$CPT_STEPS" --warmup "$CPT_WARMUP"
+    cpt-mem | cpt-ctl)  # from $CPT_BASE (default: the olmo2-base job's), both from the same weights
+      local base
+      base=$(cpt_base)
+      local cpt=(--init-from "$base" --seed 0 --steps "$CPT_STEPS" --warmup "$CPT_WARMUP"
                  --lr 3e-4 --min-lr 3e-5)
       [[ $1 == cpt-mem ]] && cpt+=(--add-memory --memory-lr-mult 10)
       stage "$1" pretrain "$1" "${cpt[@]}"
       stage "$1-sft" sft_chain "$1" ;;
     cptj-mem | cptj-open | cptj-ctl)  # the same continuation with RAT+'s joint dilated-64 + dense updates
-      local cptj=(--init-from "${CPT_BASE:-$WORK/olmo2-base/model}" --seed 0 --steps "$CPTJ_STEPS"
+      local base
+      base=$(cpt_base)
+      local cptj=(--init-from "$base" --seed 0 --steps "$CPTJ_STEPS"
                   --warmup "$CPT_WARMUP" --lr 3e-4 --min-lr 3e-5 --joint-dilated 64)
       [[ $1 == cptj-mem ]] && cptj+=(--add-memory --memory-lr-mult 10)
       # cptj-open: the gate starts at g = 63/64 (memory length 64, the seed paper's effective length)
@@ -180,7 +197,7 @@ run_job() {
       [[ $1 == cptj-open ]] && cptj+=(--add-memory --memory-lr-mult 10 --memory-init-bias 4.143)
       stage "$1" pretrain "$1" "${cptj[@]}"
       stage "$1-sft" sft_chain "$1" ;;
-    *) echo "campaign_gpu.sh: unknown job '$1' in PLAN (mem:S, memL:S, attn:S, attnj:S, olmo2, cpt-mem, cpt-ctl, cptj-mem, cptj-open or cptj-ctl)" >&2
+    *) echo "campaign_gpu.sh: unknown job '$1' in PLAN (mem:S, memL:S, attn:S, attnj:S, olmo2, olmo2-base, cpt-mem, cpt-ctl, cptj-mem, cptj-open or cptj-ctl)" >&2
        return 2 ;;
   esac
 }

@@ -10,8 +10,9 @@
 # ($WORK/done/RUN-sft; named by GRID_NAMES, e.g. "mem-s1-sft=mem1"). Evaluation prompts: the carried
 # $CARRY/niah_eval.tar.xz (the first 100 evaluation samples per task at 4,096 tokens, as the seed grid), or
 # GRID_EVAL=FILE (e.g. the 500 samples per task of scripts/train/carry_data.sh's out/sft/eval, as a tar.xz).
-# Order: all 8 tasks at 25 samples first, then S-1..S-3 to 100 (the seed grid's counts), model by model;
-# GRID_SPECS="TASKS:N ..." replaces that order for the GRID_MODELS (e.g. "all:150 all:300 all:500").
+# Order: all 8 tasks at 25 samples first, then S-1..S-3 to 100 (the seed grid's counts); GRID_SPECS="TASKS:N
+# ..." replaces it (e.g. "all:100 all:200 all:300 all:400 all:500"). Level by level: every model (that is
+# ready) reaches one spec before any goes on to the next, so a pair's rows stay paired when the deadline cuts.
 # GRID_SEED=FILE.jsonl.xz puts rows already made (a committed grid) into each grid directory first, so only
 # the missing cells run.
 # Rows already in out/grid-NAME are skipped (ratkv niah resumes by cell key), so a warm machine's next call
@@ -41,21 +42,21 @@ if [[ ! -d $eval_dir ]]; then
 fi
 seed_counts="all:25 niah_single_1,niah_single_2,niah_single_3:100"
 
-grid_one() {  # NAME DIR SPECS: the seed grid on one model, within the deadline
-  local name=$1 dir=$2 spec
-  if [[ -n ${GRID_SEED:-} && ! -f out/grid-$name/results.jsonl ]]; then
-    mkdir -p "out/grid-$name" && xz -dc "$GRID_SEED" > "out/grid-$name/results.jsonl"
+specs=${GRID_SPECS:-$seed_counts}
+
+grid_one() {  # NAME DIR SPEC [SEED_ROWS]: one spec of the seed grid on one model, within the deadline
+  local name=$1 dir=$2 spec=$3 seed_rows=${4:-}
+  if [[ -n $seed_rows && ! -f out/grid-$name/results.jsonl ]]; then
+    mkdir -p "out/grid-$name" && xz -dc "$seed_rows" > "out/grid-$name/results.jsonl"
   fi
-  for spec in $3; do
-    (($(left) > 20)) || return 0
-    log "$name ${spec%%:*} x ${spec##*:} ($(left) s left)"
-    SECONDS_LIMIT=$(left) RATKV=$RATKV nice -n 10 bash scripts/niah_parallel.sh "$procs" --preset seed \
-      --data "$eval_dir" --models "$name=$dir" --tasks "${spec%%:*}" --samples "${spec##*:}" \
-      --out "out/grid-$name" > "out/grid-$name.log" 2>&1 || true
-    tail -n 2 "out/grid-$name.log"
-  done
+  log "$name ${spec%%:*} x ${spec##*:} ($(left) s left)"
+  SECONDS_LIMIT=$(left) RATKV=$RATKV nice -n 10 bash scripts/niah_parallel.sh "$procs" --preset seed \
+    --data "$eval_dir" --models "$name=$dir" --tasks "${spec%%:*}" --samples "${spec##*:}" \
+    --out "out/grid-$name" > "out/grid-$name.log" 2>&1 || true
+  tail -n 2 "out/grid-$name.log"
 }
 
+# Every model as NAME=DIR, or NAME=@RUN for a fine-tuned model of the campaign (ready once its check has run).
 models=()
 for m in ${GRID_MODELS:-}; do
   name=${m%%=*} dir=${m#*=}
@@ -65,20 +66,28 @@ for m in ${GRID_MODELS:-}; do
   fi
   models+=("$name=$dir")
 done
-for m in "${models[@]}"; do grid_one "${m%%=*}" "${m#*=}" "${GRID_SPECS:-$seed_counts}"; done
-# The campaign's fine-tuned models, as each finishes (its check has run by then).
+for pair in ${GRID_NAMES:-}; do models+=("${pair#*=}=@${pair%%=*}"); done
+
+# The first (spec, model) not yet done whose model is ready; a marker records each finished one.
 while (($(left) > 20)); do
-  pending=0
-  for pair in ${GRID_NAMES:-}; do
-    run=${pair%%=*} name=${pair#*=}
-    [[ -f out/grid-$name.complete ]] && continue
-    if [[ -f $WORK/done/$run && -d $WORK/$run/final ]]; then
-      GRID_SEED='' grid_one "$name" "$WORK/$run/final" "$seed_counts"
-      (($(left) > 20)) && touch "out/grid-$name.complete"
-    else
-      pending=$((pending + 1))
-    fi
+  pending=0 ran=0
+  for spec in $specs; do
+    for m in "${models[@]}"; do
+      name=${m%%=*} dir=${m#*=} seed_rows=${GRID_SEED:-}
+      marker=out/grid-$name.done-${spec//[:,]/_}
+      [[ -f $marker ]] && continue
+      if [[ $dir == @* ]]; then
+        run=${dir#@}
+        if [[ ! -f $WORK/done/$run || ! -d $WORK/$run/final ]]; then pending=$((pending + 1)); continue; fi
+        dir=$WORK/$run/final seed_rows=''
+      fi
+      grid_one "$name" "$dir" "$spec" "$seed_rows"
+      (($(left) > 20)) && touch "$marker"
+      ran=1
+      break 2
+    done
   done
+  ((ran == 1)) && continue
   ((pending > 0)) || break
   sleep 15
 done
