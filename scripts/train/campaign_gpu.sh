@@ -58,12 +58,20 @@ if [[ -z ${PLAN:-} ]]; then
   else PLAN="mem:0|attn:0 attn:1"; fi
 fi
 IFS='|' read -r -a QUEUES <<< "$PLAN"
-EXPECTED=0  # fine-tuned models the plan makes: one a job, two for olmo2 (cpt-mem and cpt-ctl)
+EXPECTED=0  # fine-tuned models the plan makes: one a job, two for olmo2 (cpt-mem and cpt-ctl), none for olmo2-base
+base_in_plan=0 needs_base=0
 for job in ${PLAN//|/ }; do
-  [[ $job == olmo2-base ]] && continue
+  case $job in
+    olmo2-base) base_in_plan=1; continue ;;
+    olmo2) base_in_plan=1; EXPECTED=$((EXPECTED + 1)) ;;
+    cpt-* | cptj-*) needs_base=1 ;;
+  esac
   EXPECTED=$((EXPECTED + 1))
-  [[ $job != olmo2 ]] || EXPECTED=$((EXPECTED + 1))
 done
+if ((needs_base && !base_in_plan)) && [[ -z ${CPT_BASE:-} ]]; then
+  echo "campaign_gpu.sh: PLAN has continuation jobs but no base: add olmo2-base (or olmo2) to a queue, or set CPT_BASE" >&2
+  exit 2
+fi
 
 alive_queues() {  # how many of the detached queues still run
   local q pid n=0
@@ -148,6 +156,7 @@ check() {
 # queue may still be training: wait for it (the step's follow/collect go on meanwhile).
 cpt_base() {
   if [[ -n ${CPT_BASE:-} ]]; then echo "$CPT_BASE"; return; fi
+  [[ -f $WORK/done/olmo2-base ]] || log "waiting for olmo2-base" >&2
   until [[ -f $WORK/done/olmo2-base ]]; do sleep 20; done
   echo "$WORK/olmo2-base/model"
 }
@@ -264,7 +273,9 @@ case ${1:-} in
     t0=$(date +%s)
     alive=$(alive_queues)
     finished=$(ls "$WORK/done" 2>/dev/null | grep -c -- '-sft$' || true)
-    ((alive > 0 || finished >= EXPECTED)) || bash "$0" start
+    # (Re)start unless every queue runs or all is done: a queue that died is relaunched, the live ones are
+    # left alone (start skips them) and finished stages are skipped (done markers).
+    ((alive == ${#QUEUES[@]} || finished >= EXPECTED)) || bash "$0" start
     FOLLOW_DEADLINE=$((t0 + ${2:-540})) bash "$0" follow
     if [[ -n ${OUT:-} ]]; then
       bash "$0" collect "$OUT" 2 '*-sft'
