@@ -68,8 +68,9 @@ def main():
                         same += 1
                     else:
                         differ += 1
-                        names = sorted(k for k in set(fields) | set(kept[key][1]) if fields.get(k) != kept[key][1].get(k))
-                        print(f"differs: {key} in {', '.join(names)}; kept {kept[key][1]['prediction']!r}, "
+                        old = kept[key][1]
+                        names = sorted(k for k in set(fields) | set(old) if fields.get(k) != old.get(k))
+                        print(f"differs: {key} in {', '.join(names)}; kept {old['prediction']!r}, "
                               f"{path} has {row['prediction']!r}", file=sys.stderr)
                     continue
                 kept[key] = (line.rstrip("\n"), without_timing(row))
