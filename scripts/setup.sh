@@ -16,6 +16,7 @@ packages=(
   libclang-rt-14-dev       # libFuzzer runtime and sanitizers for clang
   linux-doc-6.1            # English prose: the NIAH essay haystack (data/essay_sources*.txt)
   wordnet-base             # adjectives and nouns for NIAH keys
+  python3                  # the analysis tools' tests (tools/analysis, standard library only)
 )
 if [[ " $* " == *" --train "* ]]; then
   packages+=(
